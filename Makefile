@@ -1,0 +1,87 @@
+# MLflow on PostgreSQL and S3, in Docker Compose. `make` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+# ---- tools and settings (override on the command line: make up ENV_FILE=...)
+PYTHON         ?= python3
+DOCKER_COMPOSE ?= docker compose
+ENV_FILE       ?= .env
+PROJECT        ?= mlflow-stack
+WAIT_TIMEOUT   ?= 300
+VENV           ?= .venv
+
+# .env's values are plain KEY=value lines, so make can read them too (for the
+# S3 backend, the optional PostgreSQL port and the URLs printed by `up`).
+-include $(ENV_FILE)
+S3 ?= $(or $(S3_BACKEND),minio)
+
+COMPOSE_FILES := -f compose.yaml \
+  $(if $(filter seaweedfs,$(S3)),-f services/seaweedfs/compose.yaml) \
+  $(if $(POSTGRES_PORT),-f services/postgres/compose.publish.yaml)
+# The one way this project calls Compose.
+COMPOSE = $(DOCKER_COMPOSE) --project-name $(PROJECT) --env-file $(ENV_FILE) $(COMPOSE_FILES)
+ENVFILE = $(PYTHON) scripts/envfile.py --env-file $(ENV_FILE) --project $(PROJECT) --s3-backend $(S3)
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo; echo "  Variables: S3=minio|seaweedfs  ARGS=\"...\" (train)  FORCE=1 (clean)  ENV_FILE=.env"
+
+.PHONY: env
+env: ## Create .env with generated secrets if missing, and check it
+	@$(ENVFILE) ensure
+
+.PHONY: up
+up: ## Build and start the stack, wait until healthy, print URLs and client settings
+	@$(ENVFILE) ensure
+	@$(ENVFILE) ports
+	@$(COMPOSE) up --detach --build --quiet-build --remove-orphans --wait --wait-timeout $(WAIT_TIMEOUT) \
+	  || { echo "error: the stack did not become healthy; see \`make logs\` and \`make ps\`" >&2; exit 1; }
+	@$(MAKE) --no-print-directory urls
+
+.PHONY: urls
+urls: ## Print the URLs and the settings an MLflow client needs
+	@port=$$($(COMPOSE) port mlflow 5000 | sed 's/.*://'); \
+	echo; \
+	echo "MLflow UI and API : http://localhost:$$port   (user $(or $(MLFLOW_ADMIN_USERNAME),admin), password: MLFLOW_ADMIN_PASSWORD in $(ENV_FILE))"; \
+	echo "S3 API ($(S3))    : http://localhost:$(or $(S3_API_PORT),9000)   (the server's store; clients never need it)"; \
+	echo; \
+	echo "Client settings (any machine that reaches the URL; no S3 keys needed):"; \
+	echo "  export MLFLOW_TRACKING_URI=http://localhost:$$port"; \
+	echo "  export MLFLOW_TRACKING_USERNAME=$(or $(MLFLOW_ADMIN_USERNAME),admin)"; \
+	echo "  export MLFLOW_TRACKING_PASSWORD=\$$(grep ^MLFLOW_ADMIN_PASSWORD= $(ENV_FILE) | cut -d= -f2-)"
+
+.PHONY: down
+down: ## Stop the stack; data stays in its volumes
+	@$(COMPOSE) down --remove-orphans
+
+.PHONY: ps
+ps: ## Show the services and their health
+	@$(COMPOSE) ps --all
+
+.PHONY: logs
+logs: ## Follow the logs (SERVICE=mlflow for one service)
+	@$(COMPOSE) logs --follow --tail=200 $(SERVICE)
+
+.PHONY: clean
+clean: ## Remove the stack AND its data volumes (asks first; FORCE=1 skips the question)
+	@if [ "$(FORCE)" != 1 ]; then \
+	  read -r -p "Delete every run, model and artifact of project $(PROJECT)? [y/N] " answer; \
+	  [ "$$answer" = y ] || [ "$$answer" = Y ] || { echo "kept everything"; exit 1; }; \
+	fi
+	@$(COMPOSE) --profile '*' down --volumes --remove-orphans
+
+# ---- tests and benchmarks run from a local virtualenv with pinned tools
+$(VENV)/.installed: tests/requirements.txt trainer/pyproject.toml
+	@$(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	@touch $@
+
+.PHONY: test
+test: $(VENV)/.installed ## Run the unit tests, then the integration tests on a fresh stack they start and remove
+	@$(VENV)/bin/pytest tests/unit tests/integration
+
+.PHONY: test-unit
+test-unit: $(VENV)/.installed ## Run the unit tests only (no Docker; seconds)
+	@$(VENV)/bin/pytest tests/unit

@@ -1,0 +1,1 @@
+"""Server-side parts of the MLflow tracking service: settings, start-up, bucket job, artifact plugin."""
