@@ -1,0 +1,93 @@
+"""What a run stores besides numbers: the MLflow model, dataset lineage, the submission."""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.entities import DatasetInput, InputTag, LoggedModelOutput
+from mlflow.models import infer_signature
+
+from trainer.features import PreparedData
+from trainer.model import TrainedModel
+
+MODEL_NAME_IN_RUN = "model"
+EXAMPLE_ROWS = 5
+# Written explicitly: inferring requirements loads the model in a subprocess (seconds).
+PIP_REQUIREMENTS = [
+    f"lightgbm=={lgb.__version__}",
+    f"pandas=={pd.__version__}",
+    f"numpy=={np.__version__}",
+]
+
+
+def log_datasets(client: MlflowClient, run_id: str, data: PreparedData) -> None:
+    """Record train and holdout (name, digest, rows, schema) in one log-inputs request."""
+    inputs = []
+    for context, features, target in (
+        ("training", data.features, data.target),
+        ("test", data.holdout, data.holdout_target),
+    ):
+        frame = features if target is None else features.assign(target=target.to_numpy())
+        dataset = mlflow.data.from_pandas(
+            frame,
+            source=data.source,
+            name=f"{data.name}-{context}",
+            targets="target" if target is not None else None,
+        )
+        tags = [InputTag("mlflow.data.context", context)]
+        inputs.append(DatasetInput(dataset._to_mlflow_entity(), tags))
+    client.log_inputs(run_id, datasets=inputs)
+
+
+def log_model(
+    client: MlflowClient,
+    experiment_id: str,
+    run_id: str,
+    trained: TrainedModel,
+    data: PreparedData,
+    params: dict[str, str],
+) -> str:
+    """Log the booster with `mlflow.lightgbm.log_model`; returns the logged model's id.
+
+    The logged model is created here with the run's parameters, so MLflow need not fetch
+    the run back to copy them (two requests fewer than letting `log_model` do it).
+    """
+    logged = client.create_logged_model(
+        experiment_id, name=MODEL_NAME_IN_RUN, source_run_id=run_id, params=params
+    )
+    client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=0)])
+    example = data.holdout.head(EXAMPLE_ROWS)
+    signature = infer_signature(example, trained.booster.predict(example))
+    mlflow.lightgbm.log_model(
+        trained.booster,
+        name=MODEL_NAME_IN_RUN,
+        model_id=logged.model_id,
+        signature=signature,
+        input_example=example,
+        pip_requirements=PIP_REQUIREMENTS,
+        # Whoever serves the model needs the category codes; MLmodel carries them.
+        metadata={
+            "categories": data.categories,
+            "classes": [str(c) for c in data.classes],
+            "best_iteration": trained.best_iteration,
+            "missing_category_code": "NaN",
+        },
+        # The example was just predicted on above; re-loading the model to check it again
+        # would cost a second model load for nothing.
+        validate_serving_input=False,
+    )
+    return logged.model_id
+
+
+def write_submission(data: PreparedData, proba: np.ndarray, path: str, labels: bool) -> None:
+    """Write `id,prediction` for the holdout: class labels, or probabilities if asked."""
+    if labels:
+        prediction: object = np.where(proba >= 0.5, data.classes[1], data.classes[0])
+    else:
+        prediction = proba
+    assert data.holdout_ids is not None
+    frame = pd.DataFrame({data.id_column: data.holdout_ids.to_numpy(), "prediction": prediction})
+    frame.to_csv(path, index=False)

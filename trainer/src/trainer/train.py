@@ -1,0 +1,166 @@
+"""One training job: the reusable core that `trainer train` (and later sweeps) call."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mlflow
+from mlflow import MlflowClient
+
+from trainer import __version__, artifacts, model, plots, registry, tracking
+from trainer.features import PreparedData
+from trainer.params import TrainingConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunOptions:
+    """Where and how to track one training; the defaults are those of `trainer train`."""
+
+    tracking_uri: str | None = None
+    experiment_name: str = "census-income"
+    model_name: str = "census-income-lgbm"
+    output_dir: Path = Path("outputs")
+    track: bool = True
+    register: bool = True
+    run_name: str | None = None
+    parent_run_id: str | None = None
+    git_commit: str | None = None
+    submission_labels: bool = True
+    client: MlflowClient | None = None
+
+
+@dataclass
+class TrainingResult:
+    """What one training produced."""
+
+    trained: model.TrainedModel
+    metrics: dict[str, float]
+    run_id: str | None = None
+    model_id: str | None = None
+    registration: registry.Registration | None = None
+    submission: Path | None = None
+    files: list[Path] = field(default_factory=list)
+
+
+def git_commit(known: str | None) -> str | None:
+    """The commit the code came from: given by the environment, or asked of git."""
+    if known:
+        return known
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=2, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def summary_metrics(trained: model.TrainedModel, metric: str) -> dict[str, float]:
+    """Best iteration and the error (and chosen metric) at it, on train and validation."""
+    values = {
+        "best_iteration": float(trained.best_iteration),
+        "train_error": trained.at_best("train_binary_error"),
+        "val_error": trained.at_best("val_binary_error"),
+    }
+    values[f"best_val_{metric}"] = trained.at_best(f"val_{metric}")
+    return values
+
+
+def _fit(
+    data: PreparedData,
+    config: TrainingConfig,
+    split: model.Split,
+    options: RunOptions,
+    folder: Path,
+) -> TrainingResult:
+    """Train, evaluate, and write plots and submission into `folder` (no tracking here)."""
+    trained = model.train(split, config)
+    metrics = summary_metrics(trained, config.primary_metric)
+    if data.holdout_target is not None:
+        proba = model.predict(trained, data.holdout)
+        metrics.update(model.evaluate(proba, data.holdout_target))
+        shown = (proba, data.holdout_target, "holdout")
+    else:
+        shown = (model.predict(trained, split.x_valid), split.y_valid, "validation")
+    figure = plots.write_diagnostics(
+        folder, trained, config.primary_metric, shown[0], shown[1], data.classes, shown[2]
+    )
+    result = TrainingResult(trained, metrics, files=[figure])
+    if data.holdout_ids is not None:
+        options.output_dir.mkdir(parents=True, exist_ok=True)
+        result.submission = options.output_dir / "submission.csv"
+        proba = model.predict(trained, data.holdout)
+        artifacts.write_submission(data, proba, str(result.submission), options.submission_labels)
+    return result
+
+
+def run_training(data: PreparedData, config: TrainingConfig, options: RunOptions) -> TrainingResult:
+    """Train one configuration; with tracking, as one MLflow run that registers its model.
+
+    Everything that can be checked locally (parameters against the data) is checked before
+    the run is created; registration comes last so a failure leaves no half-registered model.
+    """
+    split = model.prepare(data, config)
+    if not options.track:
+        folder = options.output_dir / "plots"
+        folder.mkdir(parents=True, exist_ok=True)
+        result = _fit(data, config, split, options, folder)
+        result.trained.booster.save_model(str(options.output_dir / "model.txt"))
+        return result
+
+    if options.tracking_uri:
+        mlflow.set_tracking_uri(options.tracking_uri)  # log_model uses the global client
+    client = options.client or MlflowClient(options.tracking_uri)
+    experiment = tracking.experiment_id(client, options.experiment_name)
+    tags = {"trainer_version": __version__, "data_digest": data.digest, "data_name": data.name}
+    tags["mlflow.source.name"] = "trainer"
+    if commit := git_commit(options.git_commit):
+        tags["mlflow.source.git.commit"] = commit
+    run_name = options.run_name or config.run_name()
+    run = tracking.create_run(client, experiment, run_name, tags, options.parent_run_id)
+    run_id = run.run_id
+    log.info("run %s (%s) in experiment %s", run_name, run_id, options.experiment_name)
+    params = {
+        **config.params,
+        "valid_fraction": config.valid_fraction,
+        "split_seed": config.split_seed,
+        "train_rows": len(split.x_train),
+        "valid_rows": len(split.x_valid),
+    }
+    with tracking.run_lifecycle(client, run_id):
+        artifacts.log_datasets(client, run_id, data)
+        with tempfile.TemporaryDirectory(prefix="trainer-") as tmp:
+            result = _fit(data, config, split, options, Path(tmp))
+            result.run_id = run_id
+            result.model_id = artifacts.log_model(
+                client,
+                experiment,
+                run_id,
+                result.trained,
+                data,
+                {key: str(value) for key, value in params.items()},
+            )
+            if result.submission is not None:
+                Path(tmp, result.submission.name).write_bytes(result.submission.read_bytes())
+            tracking.log_folder(run, Path(tmp))
+        if data.unseen:
+            result.metrics["holdout_unseen_categories"] = float(sum(data.unseen.values()))
+        tracking.log_batches(client, run_id, params, result.trained.curves, result.metrics)
+        if options.register:
+            metric = config.primary_metric
+            result.registration = registry.register(
+                client,
+                options.model_name,
+                result.model_id,
+                run_id,
+                metric,
+                result.metrics[f"best_val_{metric}"],
+                model.higher_is_better(metric),
+            )
+    return result
