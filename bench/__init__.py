@@ -1,0 +1,1 @@
+"""Benchmarks of the training job; `proxy` is shared with the tests."""
