@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import lightgbm as lgb
@@ -77,15 +78,18 @@ def prepare(data: PreparedData, config: TrainingConfig) -> Split:
     return Split(x_tr, y_tr, x_va, y_va, train_set, valid_set)
 
 
-def train(split: Split, config: TrainingConfig) -> TrainedModel:
-    """Train with early stopping on the validation part, recording every iteration."""
+def train(split: Split, config: TrainingConfig, callbacks: Sequence[Callable] = ()) -> TrainedModel:
+    """Train with early stopping on the validation part, recording every iteration.
+
+    `callbacks` are extra LightGBM callbacks, e.g. the Optuna pruning hook of `trainer tune`.
+    """
     evals: dict[str, dict[str, list[float]]] = {}
     booster = lgb.train(
         config.params,
         split.train_set,
         valid_sets=[split.train_set, split.valid_set],
         valid_names=["train", "val"],
-        callbacks=[lgb.record_evaluation(evals)],
+        callbacks=[lgb.record_evaluation(evals), *callbacks],
     )
     best = booster.best_iteration or booster.current_iteration()
     log.info("best iteration %d of %d", best, len(next(iter(evals["val"].values()))))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,8 @@ class RunOptions:
     git_commit: str | None = None
     submission_labels: bool = True
     client: MlflowClient | None = None
+    # Extra LightGBM callbacks (the Optuna pruning hook of `trainer tune`).
+    callbacks: list[Callable] = field(default_factory=list)
 
 
 @dataclass
@@ -80,7 +83,7 @@ def _fit(
     folder: Path,
 ) -> TrainingResult:
     """Train, evaluate, and write plots and submission into `folder` (no tracking here)."""
-    trained = model.train(split, config)
+    trained = model.train(split, config, options.callbacks)
     metrics = summary_metrics(trained, config.primary_metric)
     if data.holdout_target is not None:
         proba = model.predict(trained, data.holdout)
