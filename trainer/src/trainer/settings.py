@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 # MLflow's own defaults retry for minutes (7 retries, backoff factor 2, 120 s timeout);
 # a job facing a dead server or a tunnel should fail within a minute instead.
@@ -33,6 +34,8 @@ class Settings:
     output_dir: Path
     git_commit: str | None
     has_credentials: bool
+    # Where `trainer tune` keeps its Optuna studies; holds a password, so never logged.
+    optuna_storage: str | None = None
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -47,7 +50,26 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         # Set by the image build or the Makefile when the source tree is not a git checkout.
         git_commit=env.get("GIT_COMMIT") or None,
         has_credentials=bool(env.get("MLFLOW_TRACKING_USERNAME")),
+        optuna_storage=optuna_storage_url(env),
     )
+
+
+def optuna_storage_url(env: Mapping[str, str]) -> str | None:
+    """OPTUNA_STORAGE if set, else the stack's `optuna` database built from the POSTGRES_* parts.
+
+    The driver is named (`+psycopg2`) so SQLAlchemy does not guess one that is not installed.
+    POSTGRES_PORT is the port the client sees: 5432 inside the stack, the published one on
+    the host. Without a password there is no stack database to point at: None.
+    """
+    if explicit := env.get("OPTUNA_STORAGE"):
+        return explicit
+    password = env.get("POSTGRES_PASSWORD")
+    if not password:
+        return None
+    user = quote(env.get("POSTGRES_USER") or "mlflow", safe="")
+    host = env.get("POSTGRES_HOST") or "postgres"
+    port = env.get("POSTGRES_PORT") or "5432"
+    return f"postgresql+psycopg2://{user}:{quote(password, safe='')}@{host}:{port}/optuna"
 
 
 def apply_mlflow_client_defaults(environ: MutableMapping[str, str] | None = None) -> None:
