@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import time
+import traceback
 from pathlib import Path
 from types import FrameType
 
@@ -227,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except UserError as exc:
         if args.debug:
-            log.exception("bad input")
+            traceback.print_exc()
         print(f"trainer: error: {_one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except (Interrupted, KeyboardInterrupt) as exc:
@@ -238,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except Exception as exc:
         if args.debug:
-            log.exception("failed")
+            traceback.print_exc()
         status = _http_status(exc)
         if status in (401, 403):
             print(
