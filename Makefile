@@ -85,3 +85,29 @@ test: $(VENV)/.installed ## Run the unit tests, then the integration tests on a 
 .PHONY: test-unit
 test-unit: $(VENV)/.installed ## Run the unit tests only (no Docker; seconds)
 	@$(VENV)/bin/pytest tests/unit
+
+# ---- remote use: users, and the ngrok tunnel for Colab (profile "tunnel")
+USERS  = $(PYTHON) scripts/users.py --env-file $(ENV_FILE)
+TUNNEL = $(PYTHON) scripts/tunnel.py --env-file $(ENV_FILE)
+
+.PHONY: user
+user: ## Create a tracking-server user with no permissions and print its generated password once (NAME=alice)
+	@[ -n "$(NAME)" ] || { echo "error: name the user: make user NAME=alice" >&2; exit 2; }
+	@$(USERS) create '$(NAME)'
+
+.PHONY: tunnel
+tunnel: ## Put MLflow on a public https URL through ngrok (NGROK_AUTHTOKEN in .env) and print what Colab needs
+	@$(ENVFILE) ensure
+	@$(TUNNEL) check
+	@$(MAKE) --no-print-directory up
+	@# Never expose a server that answers anonymous requests.
+	@$(TUNNEL) auth
+	@$(COMPOSE) --profile tunnel up --detach --wait --wait-timeout $(WAIT_TIMEOUT) ngrok
+	@# A host ngrok picked (no NGROK_DOMAIN) is allowed by recreating mlflow with it, that host alone.
+	@url=$$($(TUNNEL) url); host=$${url#*://}; \
+	if ! grep -qx "NGROK_DOMAIN=$$host" $(ENV_FILE); then \
+	  extra="$$(sed -n 's/^MLFLOW_EXTRA_ALLOWED_HOSTS=//p' $(ENV_FILE) | tail -n 1),$$host"; \
+	  echo "allowing Host $$host on the server; set NGROK_DOMAIN=$$host in $(ENV_FILE) to keep it across \`make up\`"; \
+	  MLFLOW_EXTRA_ALLOWED_HOSTS="$$extra" $(COMPOSE) up --detach --wait --wait-timeout $(WAIT_TIMEOUT) mlflow; \
+	fi; \
+	$(TUNNEL) howto "$$url"

@@ -42,14 +42,18 @@ MIN_LENGTH = {
     "MLFLOW_ADMIN_PASSWORD": 12,
     "MLFLOW_FLASK_SECRET_KEY": 16,
 }
-PORTS = ("MLFLOW_PORT", "S3_API_PORT", "S3_CONSOLE_PORT", "POSTGRES_PORT")
-OPTIONAL = {"POSTGRES_PORT"}
+PORTS = ("MLFLOW_PORT", "S3_API_PORT", "S3_CONSOLE_PORT", "POSTGRES_PORT", "NGROK_API_PORT")
+# May be empty or absent (a .env from before they existed): the features they belong to are off.
+OPTIONAL = {"POSTGRES_PORT", "MLFLOW_EXTRA_ALLOWED_HOSTS", "NGROK_AUTHTOKEN", "NGROK_DOMAIN", "NGROK_API_PORT"}
 S3_BACKENDS = ("minio", "seaweedfs")
 # Characters that Compose interpolates ($), that end a value (#, whitespace) or that
 # need quoting would silently change a secret between .env and the container.
 UNSAFE = re.compile(r"[\s$#'\"`\\]")
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 PG_ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# A DNS name, nothing else: no scheme, port, path or wildcard (each would widen or break
+# the server's Host-header check).
+HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
 class EnvError(Exception):
@@ -119,6 +123,14 @@ def validate(values: dict[str, str], required: list[str]) -> None:
         raise EnvError(f"S3_BUCKET={values.get('S3_BUCKET')!r} is not a valid S3 bucket name: {problem}")
     if not PG_ROLE.fullmatch(values.get("POSTGRES_USER", "")):
         raise EnvError("POSTGRES_USER must be lowercase letters, digits and _ (a PostgreSQL role name)")
+    domain = values.get("NGROK_DOMAIN", "")
+    if domain and not HOSTNAME.fullmatch(domain):
+        raise EnvError(f"NGROK_DOMAIN={domain!r} must be a bare host name like my-name.ngrok-free.app")
+    if UNSAFE.search(values.get("NGROK_AUTHTOKEN", "")):
+        raise EnvError("NGROK_AUTHTOKEN contains a space, quote, $, # or backslash; paste the token alone")
+    extra = values.get("MLFLOW_EXTRA_ALLOWED_HOSTS", "")
+    if extra and (not extra.startswith(",") or "*" in extra.split(",") or UNSAFE.search(extra)):
+        raise EnvError("MLFLOW_EXTRA_ALLOWED_HOSTS must look like ,host1,host2 (leading comma, no bare *)")
     workers = values.get("MLFLOW_WORKERS", "")
     if not workers.isdigit() or int(workers) < 1:
         raise EnvError(f"MLFLOW_WORKERS={workers!r} must be a whole number of 1 or more")
