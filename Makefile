@@ -11,10 +11,14 @@ PROJECT        ?= mlflow-stack
 WAIT_TIMEOUT   ?= 300
 VENV           ?= .venv
 
-# .env's values are plain KEY=value lines, so make can read them too (for the
-# S3 backend, the optional PostgreSQL port and the URLs printed by `up`).
--include $(ENV_FILE)
-S3 ?= $(or $(S3_BACKEND),minio)
+# A few values of .env that make itself needs. As in Compose, a variable set in
+# the environment or on the command line wins over .env.
+env_value = $(or $($(1)),$(shell sed -n 's/^$(1)=//p' $(ENV_FILE) 2>/dev/null | tail -n 1))
+S3            := $(or $(call env_value,S3),$(call env_value,S3_BACKEND),minio)
+POSTGRES_PORT := $(call env_value,POSTGRES_PORT)
+DATA_DIR      := $(or $(call env_value,DATA_DIR),./data)
+OUTPUT_DIR    := $(or $(call env_value,OUTPUT_DIR),./outputs)
+export DATA_DIR OUTPUT_DIR
 
 COMPOSE_FILES := -f compose.yaml \
   $(if $(filter seaweedfs,$(S3)),-f services/seaweedfs/compose.yaml) \
@@ -42,15 +46,24 @@ up: ## Build and start the stack, wait until healthy, print URLs and client sett
 
 .PHONY: urls
 urls: ## Print the URLs and the settings an MLflow client needs
-	@port=$$($(COMPOSE) port mlflow 5000 | sed 's/.*://'); \
+	@port=$$($(COMPOSE) port mlflow 5000 | sed 's/.*://'); user=$(or $(call env_value,MLFLOW_ADMIN_USERNAME),admin); \
 	echo; \
-	echo "MLflow UI and API : http://localhost:$$port   (user $(or $(MLFLOW_ADMIN_USERNAME),admin), password: MLFLOW_ADMIN_PASSWORD in $(ENV_FILE))"; \
-	echo "S3 API ($(S3))    : http://localhost:$(or $(S3_API_PORT),9000)   (the server's store; clients never need it)"; \
+	echo "MLflow UI and API : http://localhost:$$port   (user $$user, password: MLFLOW_ADMIN_PASSWORD in $(ENV_FILE))"; \
+	echo "S3 API ($(S3))    : http://localhost:$(call env_value,S3_API_PORT)   (the server's store; clients never need it)"; \
 	echo; \
 	echo "Client settings (any machine that reaches the URL; no S3 keys needed):"; \
 	echo "  export MLFLOW_TRACKING_URI=http://localhost:$$port"; \
-	echo "  export MLFLOW_TRACKING_USERNAME=$(or $(MLFLOW_ADMIN_USERNAME),admin)"; \
+	echo "  export MLFLOW_TRACKING_USERNAME=$$user"; \
 	echo "  export MLFLOW_TRACKING_PASSWORD=\$$(grep ^MLFLOW_ADMIN_PASSWORD= $(ENV_FILE) | cut -d= -f2-)"
+
+.PHONY: train
+train: ## Train and track the LightGBM census-income model in a container (ARGS="--param num_leaves=63")
+	@$(ENVFILE) check
+	@mkdir -p "$(DATA_DIR)" "$(OUTPUT_DIR)"
+	@# The data folder is mounted writable only while the UCI files still have to be downloaded.
+	@mode=ro; [ -f "$(DATA_DIR)/adult/adult.data" ] && [ -f "$(DATA_DIR)/adult/adult.test" ] || mode=rw; \
+	DATA_MOUNT_MODE=$$mode GIT_COMMIT=$$(git rev-parse HEAD 2>/dev/null || true) \
+	  $(COMPOSE) run --rm --build --quiet-build --user "$$(id -u):$$(id -g)" trainer train $(ARGS)
 
 .PHONY: down
 down: ## Stop the stack; data stays in its volumes
