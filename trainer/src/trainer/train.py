@@ -36,6 +36,8 @@ class RunOptions:
     client: MlflowClient | None = None
     # Extra LightGBM callbacks (the Optuna pruning hook of `trainer tune`).
     callbacks: list[Callable] = field(default_factory=list)
+    # Extra run tags set when the run is created (a tune trial's number and study).
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -123,6 +125,7 @@ def run_training(data: PreparedData, config: TrainingConfig, options: RunOptions
     experiment = tracking.experiment_id(client, options.experiment_name)
     tags = {"trainer_version": __version__, "data_digest": data.digest, "data_name": data.name}
     tags["mlflow.source.name"] = "trainer"
+    tags.update(options.tags)
     if commit := git_commit(options.git_commit):
         tags["mlflow.source.git.commit"] = commit
     run_name = options.run_name or config.run_name()
