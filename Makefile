@@ -99,6 +99,10 @@ test: $(VENV)/.installed ## Run the unit tests, then the integration tests on a 
 test-unit: $(VENV)/.installed ## Run the unit tests only (no Docker; seconds)
 	@$(VENV)/bin/pytest tests/unit
 
+.PHONY: bench
+bench: $(VENV)/.installed ## Run the benchmarks on throwaway stacks and print their tables (minutes)
+	@DATA_DIR=$(abspath $(DATA_DIR)) $(VENV)/bin/python bench/run.py
+
 # ---- remote use: users, and the ngrok tunnel for Colab (profile "tunnel")
 USERS  = $(PYTHON) scripts/users.py --env-file $(ENV_FILE)
 TUNNEL = $(PYTHON) scripts/tunnel.py --env-file $(ENV_FILE)
