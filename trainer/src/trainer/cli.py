@@ -11,7 +11,7 @@ import traceback
 from pathlib import Path
 from types import FrameType
 
-from trainer import __version__
+from trainer import __version__, search_cli
 from trainer.errors import Interrupted, UserError
 from trainer.settings import Settings, apply_mlflow_client_defaults, load_settings
 
@@ -155,6 +155,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     train.add_argument(
         "--debug", action="store_true", help="show tracebacks and debug logging on errors"
     )
+    search_cli.add_parsers(commands, settings)  # sweep, tune
     return parser
 
 
@@ -224,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _raise_interrupted)
     signal.signal(signal.SIGINT, _raise_interrupted)
     try:
-        _train(args, settings)
+        getattr(args, "handler", _train)(args, settings)
         return 0
     except UserError as exc:
         if args.debug:

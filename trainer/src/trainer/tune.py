@@ -1,0 +1,288 @@
+"""`trainer tune`: one worker of an Optuna study; each trial is a child run logged like `train`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import tempfile
+import time
+import uuid
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import optuna
+from mlflow import MlflowClient
+from optuna.trial import TrialState
+
+from trainer import model, registry, search_plots, tracking
+from trainer import study as studies
+from trainer.errors import Interrupted
+from trainer.features import PreparedData
+from trainer.params import TrainingConfig
+from trainer.source import DataSource
+from trainer.train import RunOptions, git_commit, run_training
+
+log = logging.getLogger(__name__)
+REPORT_EVERY = 10  # pruning reports: one storage write per 10 boosting rounds, not per round
+POLL_S = 2.0  # how often a worker with nothing left to start checks the others' last trials
+REGISTERED_TAG = "optuna.registered_trial"
+
+
+def suggest(trial: optuna.Trial, fixed: set[str]) -> dict[str, Any]:
+    """The search space (LightGBM's canonical names); parameters the user fixed are left out."""
+    space = {
+        "learning_rate": lambda: trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+        "num_leaves": lambda: trial.suggest_int("num_leaves", 8, 256, log=True),
+        "min_data_in_leaf": lambda: trial.suggest_int("min_data_in_leaf", 5, 200, log=True),
+        "feature_fraction": lambda: trial.suggest_float("feature_fraction", 0.4, 1.0),
+        "bagging_fraction": lambda: trial.suggest_float("bagging_fraction", 0.5, 1.0),
+        "lambda_l2": lambda: trial.suggest_float("lambda_l2", 1e-8, 10.0, log=True),
+    }
+    params = {name: draw() for name, draw in space.items() if name not in fixed}
+    if "bagging_fraction" in params and "bagging_freq" not in fixed:
+        params["bagging_freq"] = 1  # bagging_fraction does nothing without it
+    return params
+
+
+class PruningHook:
+    """Optuna's LightGBM pruning callback, turned into a normal early stop.
+
+    When the pruner says stop, training ends at the best iteration so far instead of
+    raising inside LightGBM, so the pruned trial is still logged as a complete run (curves,
+    model, plots) and the objective then reports it as pruned.
+    """
+
+    def __init__(self, trial: optuna.Trial, metric: str, every: int = REPORT_EVERY) -> None:
+        from optuna_integration.lightgbm import LightGBMPruningCallback
+
+        self.inner = LightGBMPruningCallback(trial, metric, valid_name="val", report_interval=every)
+        self.metric = metric
+        self.higher = model.higher_is_better(metric)
+        self.best: tuple[int, float, list] | None = None
+        self.pruned_at: int | None = None
+        self.order = 30  # after LightGBM's own early stopping (order 30 too, added first)
+
+    def __call__(self, env: lgb.callback.CallbackEnv) -> None:
+        for name, metric, value, *_ in env.evaluation_result_list or []:
+            if name == "val" and metric == self.metric:
+                better = self.best is None or (
+                    value > self.best[1] if self.higher else value < self.best[1]
+                )
+                if better:
+                    self.best = (env.iteration, value, list(env.evaluation_result_list))
+        try:
+            self.inner(env)
+        except optuna.TrialPruned:
+            self.pruned_at = env.iteration + 1
+            assert self.best is not None
+            raise lgb.callback.EarlyStopException(self.best[0], self.best[2]) from None
+
+
+@dataclass
+class TuneResult:
+    """What this worker saw and did."""
+
+    parent_run_id: str
+    finished: int
+    ran: int
+    best_trial: int | None = None
+    best_value: float | None = None
+    best_params: dict[str, Any] = field(default_factory=dict)
+    registration: registry.Registration | None = None
+
+
+class OverBudget(Exception):
+    """This trial would exceed --trials: other workers took the last slots first."""
+
+
+@dataclass
+class Worker:
+    """One process taking part in the study."""
+
+    study: optuna.Study
+    data: PreparedData
+    base: TrainingConfig
+    options: RunOptions
+    budget: int
+    fixed: set[str]
+    client: MlflowClient
+    name: str = field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    )
+    mine: list[int] = field(default_factory=list)
+
+    def objective(self, trial: optuna.Trial) -> float:
+        """Train one sampled configuration as a child run; return its validation metric."""
+        if studies.over_budget(self.study, trial.number, self.budget):
+            trial.set_user_attr("over_budget", True)
+            raise OverBudget(f"trial {trial.number} is beyond --trials {self.budget}")
+        trial.set_user_attr("worker", self.name)
+        self.mine.append(trial.number)
+        config = replace(self.base, params={**self.base.params, **suggest(trial, self.fixed)})
+        metric = config.primary_metric
+        hook = PruningHook(trial, metric)
+        tags = {studies.STUDY_TAG: self.study.study_name, studies.TRIAL_TAG: str(trial.number)}
+        options = replace(
+            self.options,
+            run_name=f"trial_{trial.number}_{config.run_name()}",
+            tags={**tags, "trainer.search": "tune-trial"},
+            callbacks=[hook],
+        )
+        try:
+            result = run_training(self.data, config, options)
+        except Interrupted as exc:  # optuna marks the trial FAIL only for Exception/Ctrl-C
+            raise KeyboardInterrupt(str(exc)) from exc
+        for key, value in (("mlflow_run_id", result.run_id), ("mlflow_model_id", result.model_id)):
+            trial.set_user_attr(key, value)
+        trial.set_user_attr(
+            "test_metrics", {k: v for k, v in result.metrics.items() if k.startswith("test_")}
+        )
+        value = result.metrics[f"best_val_{metric}"]
+        if hook.pruned_at is not None:
+            assert result.run_id is not None
+            self.client.set_tag(result.run_id, "optuna.trial_state", "PRUNED")
+            raise optuna.TrialPruned(f"pruned at iteration {hook.pruned_at}")
+        return value
+
+
+def run_tune(
+    base: TrainingConfig,
+    source: DataSource,
+    options: RunOptions,
+    storage_url: str,
+    study_name: str,
+    trials: int,
+    seed: int | None = None,
+    fixed: set[str] | None = None,
+    progress: bool = True,
+    heartbeat: tuple[int, int] = (studies.HEARTBEAT_S, studies.GRACE_S),
+) -> TuneResult:
+    """Join the study and run trials until it has `trials` finished ones, then summarise."""
+    from tqdm import tqdm
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Heartbeats, multivariate TPE and the matplotlib plots are marked experimental.
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    data = source.load()
+    if options.tracking_uri:
+        import mlflow
+
+        mlflow.set_tracking_uri(options.tracking_uri)
+    client = options.client or MlflowClient(options.tracking_uri)
+    experiment = tracking.experiment_id(client, options.experiment_name)
+    metric = base.primary_metric
+    direction = "maximize" if model.higher_is_better(metric) else "minimize"
+    storage = studies.make_storage(
+        storage_url, studies.kill_stale_run(client, experiment), heartbeat
+    )
+    # constant_liar: running trials count as bad guesses, so parallel workers spread out.
+    sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True, multivariate=True)
+    pruner = optuna.pruners.MedianPruner(
+        n_startup_trials=5, n_warmup_steps=30, interval_steps=REPORT_EVERY
+    )
+    study, created = studies.join_study(storage, study_name, direction, metric, sampler, pruner)
+    tags = {
+        studies.STUDY_TAG: study_name,
+        "trainer.search": "tune",
+        "mlflow.source.name": "trainer tune",
+    }
+    if commit := git_commit(options.git_commit):
+        tags["mlflow.source.git.commit"] = commit
+    parent = studies.parent_run(client, study, experiment, created, tags)
+    log.info(
+        "study %s in %s, parent run %s", study_name, studies.redact(storage_url), parent.run_id
+    )
+    child = replace(options, client=client, register=False, parent_run_id=parent.run_id)
+    worker = Worker(study, data, base, child, trials, fixed or set(), client)
+
+    finished, _ = studies.counts(study)
+    bar = tqdm(
+        total=trials,
+        initial=min(finished, trials),
+        desc=study_name,
+        unit="trial",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
+    try:
+        while True:
+            optuna.storages.fail_stale_trials(study)
+            finished, active = studies.counts(study)
+            bar.n = min(finished, trials)
+            bar.refresh()
+            if finished >= trials:
+                break
+            if finished + active >= trials:  # the last trials are someone else's: wait for them
+                time.sleep(POLL_S)
+                continue
+            study.optimize(worker.objective, n_trials=1, catch=(OverBudget,))
+    finally:
+        bar.close()
+    result = TuneResult(parent.run_id, finished, len(worker.mine))
+    if _finalizer(study, worker.mine):
+        summarise(study, client, parent, options, metric, result)
+    return result
+
+
+def _finalizer(study: optuna.Study, mine: list[int]) -> bool:
+    """Whether this worker ran the study's last finished trial: that one worker summarises."""
+    done = study.get_trials(deepcopy=False, states=studies.FINISHED)
+    return bool(mine) and bool(done) and max(t.number for t in done) in mine
+
+
+def summarise(
+    study: optuna.Study,
+    client: MlflowClient,
+    parent: Any,
+    options: RunOptions,
+    metric: str,
+    result: TuneResult,
+) -> None:
+    """Best parameters and value, plots, registration of the best trial; parent FINISHED."""
+    try:
+        best = study.best_trial
+    except ValueError:  # no complete trial (all pruned or failed)
+        client.set_terminated(parent.run_id, "FINISHED")
+        return
+    result.best_trial, result.best_value, result.best_params = best.number, best.value, best.params
+    finished, _ = studies.counts(study)
+    states = [t.state for t in study.get_trials(deepcopy=False)]
+    # Tags and stepped metrics, not params: a resumed study's best changes, params cannot.
+    tags = {f"best.{k}": str(v) for k, v in best.params.items()}
+    tags.update(
+        {"best_trial": str(best.number), "best_run_id": str(best.user_attrs.get("mlflow_run_id"))}
+    )
+    for key, value in tags.items():
+        client.set_tag(parent.run_id, key, value)
+    scalars = {f"best_val_{metric}": float(best.value), "trials_finished": float(finished)}
+    scalars["trials_pruned"] = float(states.count(TrialState.PRUNED))
+    scalars["trials_failed"] = float(states.count(TrialState.FAIL))
+    scalars.update({k: float(v) for k, v in best.user_attrs.get("test_metrics", {}).items()})
+    now = int(time.time() * 1000)
+    from mlflow.entities import Metric
+
+    client.log_batch(
+        parent.run_id, metrics=[Metric(k, v, now, finished) for k, v in scalars.items()]
+    )
+    with tempfile.TemporaryDirectory(prefix="tune-") as tmp:
+        search_plots.study_plots(study, Path(tmp))
+        study.trials_dataframe().to_csv(Path(tmp, "trials.csv"), index=False)
+        tracking.log_folder(parent, Path(tmp))
+    run_id, model_id = best.user_attrs.get("mlflow_run_id"), best.user_attrs.get("mlflow_model_id")
+    already = client.get_run(parent.run_id).data.tags.get(REGISTERED_TAG) == str(best.number)
+    if options.register and run_id and model_id and not already:
+        result.registration = registry.register(
+            client,
+            options.model_name,
+            model_id,
+            run_id,
+            metric,
+            float(best.value),
+            model.higher_is_better(metric),
+        )
+        client.set_tag(parent.run_id, REGISTERED_TAG, str(best.number))
+    client.set_terminated(parent.run_id, "FINISHED")
