@@ -28,13 +28,17 @@ HOP_BY_HOP = {
 class CountingProxy:
     """Forward every request to `upstream`, recording it, optionally after `delay_s`."""
 
-    def __init__(self, upstream: str, delay_s: float = 0.0, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, upstream: str, delay_s: float = 0.0, host: str = "127.0.0.1", forward_host: str | None = None
+    ) -> None:
         parsed = urllib.parse.urlsplit(upstream)
         self.upstream_host = parsed.hostname or "127.0.0.1"
         self.upstream_port = parsed.port or (443 if parsed.scheme == "https" else 80)
         self.upstream_https = parsed.scheme == "https"
         self.upstream_prefix = parsed.path.rstrip("/")
         self.delay_s = delay_s
+        # The Host header sent upstream; a public-looking name makes the proxy play a tunnel.
+        self.forward_host = forward_host
         self.requests: list[tuple[str, str]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, 0), self._handler())
@@ -85,7 +89,7 @@ class CountingProxy:
                 if proxy.delay_s:
                     time.sleep(proxy.delay_s)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-                headers["Host"] = f"{proxy.upstream_host}:{proxy.upstream_port}"
+                headers["Host"] = proxy.forward_host or f"{proxy.upstream_host}:{proxy.upstream_port}"
                 if body is not None:
                     headers["Content-Length"] = str(len(body))
                 conn = proxy._connection()
