@@ -1,4 +1,4 @@
-"""Start the tracking server: migrate the schema, write the auth config, then exec `mlflow server`."""
+"""Start the tracking server: migrate the schema, write the auth config, then run `mlflow server`."""
 
 from __future__ import annotations
 
@@ -66,8 +66,12 @@ def main() -> None:
     # Through the environment, not argv: the URI holds the database password, and argv
     # shows in `ps` and in crash reports.
     os.environ["MLFLOW_BACKEND_STORE_URI"] = settings.tracking_uri
-    command = server_command(settings)
-    os.execvp(command[0], command)
+    # MLflow's CLI in this process rather than exec'ing `mlflow`: the interpreter has
+    # already imported MLflow for the migration, and a second cold import costs seconds
+    # of start-up. `mlflow server` then starts the uvicorn workers as usual.
+    from mlflow.cli import cli
+
+    cli.main(args=server_command(settings)[1:], prog_name="mlflow")
 
 
 if __name__ == "__main__":
