@@ -249,9 +249,25 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
+        if _answered_html(exc):
+            print(
+                "trainer: error: the tracking server answered with an HTML page instead of"
+                " MLflow's JSON: probably a tunnel or proxy error page; check that the tunnel"
+                " is up and MLFLOW_TRACKING_URI is its URL",
+                file=sys.stderr,
+            )
+            return 1
         hint = "" if args.debug else " (--debug shows the traceback)"
         print(f"trainer: error: {type(exc).__name__}: {_one_line(exc)}{hint}", file=sys.stderr)
         return 1
+
+
+def _answered_html(exc: BaseException) -> bool:
+    """MLflow quotes a non-JSON response body in its message; an HTML one came from a
+    tunnel or proxy (ngrok's offline page, a browser warning), not from MLflow."""
+    text = str(exc)
+    start = text.find("Response body: '")
+    return start >= 0 and text[start + 16 :].lstrip()[:1] == "<"
 
 
 def _http_status(exc: BaseException) -> int | None:
