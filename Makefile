@@ -128,3 +128,27 @@ tunnel: ## Put MLflow on a public https URL through ngrok (NGROK_AUTHTOKEN in .e
 	  MLFLOW_EXTRA_ALLOWED_HOSTS="$$extra" $(COMPOSE) up --detach --wait --wait-timeout $(WAIT_TIMEOUT) mlflow; \
 	fi; \
 	$(TUNNEL) howto "$$url"
+
+# ---- hyperparameter search: a grid (sweep) and an Optuna study shared by workers (tune)
+JOBS    ?= 1
+TRIALS  ?= 50
+WORKERS ?= 1
+# As for train: the data folder is writable only while the UCI files are still missing.
+DATA_MODE = $$([ -f "$(DATA_DIR)/adult/adult.data" ] && [ -f "$(DATA_DIR)/adult/adult.test" ] && echo ro || echo rw)
+JOB_ENV   = DATA_MOUNT_MODE=$(DATA_MODE) GIT_COMMIT=$$(git rev-parse HEAD 2>/dev/null || true)
+
+.PHONY: sweep
+sweep: ## Train a grid as child runs of one parent run, JOBS at a time (JOBS=2 ARGS="--grid num_leaves=15,63")
+	@$(ENVFILE) check
+	@mkdir -p "$(DATA_DIR)" "$(OUTPUT_DIR)"
+	@$(JOB_ENV) $(COMPOSE) run --rm --build --quiet-build --user "$$(id -u):$$(id -g)" \
+	  trainer sweep --jobs $(JOBS) $(ARGS)
+
+.PHONY: tune
+tune: ## Run an Optuna study with WORKERS containers until it has TRIALS trials; again resumes (TRIALS=50 WORKERS=2)
+	@$(ENVFILE) check
+	@mkdir -p "$(DATA_DIR)" "$(OUTPUT_DIR)"
+	@$(JOB_ENV) $(COMPOSE) --profile job build --quiet tune-worker
+	@# One `compose run` per worker, all at once; the study in PostgreSQL shares the work.
+	@seq $(WORKERS) | $(JOB_ENV) xargs -P $(WORKERS) -I{} \
+	  $(COMPOSE) run --rm --user "$$(id -u):$$(id -g)" tune-worker tune --trials $(TRIALS) $(ARGS)
