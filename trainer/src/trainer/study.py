@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 PARENT_ATTR = "mlflow_parent_run_id"
 STUDY_TAG = "optuna.study_name"
 TRIAL_TAG = "optuna.trial_number"
+WORKER_TAG = "optuna.worker"  # host:pid:nonce of the worker that ran the trial
 # A worker beats every HEARTBEAT_S; a trial silent for GRACE_S is failed by whoever looks next.
 HEARTBEAT_S, GRACE_S = 10, 30
 PARENT_WAIT_S = 30  # how long a joining worker waits for the creator to record the parent run

@@ -126,6 +126,7 @@ class Worker:
         metric = config.primary_metric
         hook = PruningHook(trial, metric)
         tags = {studies.STUDY_TAG: self.study.study_name, studies.TRIAL_TAG: str(trial.number)}
+        tags[studies.WORKER_TAG] = self.name
         options = replace(
             self.options,
             run_name=f"trial_{trial.number}_{config.run_name()}",
