@@ -1,0 +1,143 @@
+"""`trainer tune`: a shared Optuna study whose trials are child runs, resumable and exact in count."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import optuna
+import pytest
+from mlflow import MlflowClient
+from optuna.trial import TrialState
+from trainer.cli import main
+from trainer.settings import optuna_storage_url
+
+from trainer import study as studies
+
+TINY = ["--param", "num_iterations=15", "--param", "early_stopping_round=5", "--no-progress"]
+
+
+def test_storage_url_is_built_from_the_postgres_parts() -> None:
+    """Without OPTUNA_STORAGE the stack's `optuna` database is used, with the psycopg2 driver."""
+    url = optuna_storage_url({"POSTGRES_USER": "mlflow", "POSTGRES_PASSWORD": "p@ss/word"})
+    assert url == "postgresql+psycopg2://mlflow:p%40ss%2Fword@postgres:5432/optuna"
+    assert optuna_storage_url({"OPTUNA_STORAGE": "sqlite:///x.db", "POSTGRES_PASSWORD": "p"}) == "sqlite:///x.db"
+    assert optuna_storage_url({}) is None
+
+
+def test_storage_password_never_appears_in_messages() -> None:
+    """The storage URL is shown with its password masked."""
+    assert studies.redact("postgresql+psycopg2://u:secret@h:5432/optuna") == "postgresql+psycopg2://u:***@h:5432/optuna"
+
+
+def test_a_trial_beyond_the_budget_is_refused(tmp_path: Path) -> None:
+    """When the last slot was taken by a lower trial number, the later trial is over budget."""
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path}/o.db")
+    first, second = study.ask(), study.ask()
+    study.tell(first, 1.0)
+    assert studies.over_budget(study, second.number, budget=1)
+    assert not studies.over_budget(study, second.number, budget=2)
+
+
+def test_a_silent_worker_trial_is_failed_and_its_run_killed(mlflow_server: str, tmp_path: Path) -> None:
+    """A trial whose heartbeat stops is marked FAIL and its MLflow run KILLED."""
+    client = MlflowClient(mlflow_server)
+    experiment = client.create_experiment(f"stale-{uuid.uuid4().hex[:8]}")
+    storage = studies.make_storage(f"sqlite:///{tmp_path}/o.db", studies.kill_stale_run(client, experiment), (1, 1))
+    study = optuna.create_study(storage=storage, study_name="s")
+    trial = study.ask()
+    storage.record_heartbeat(trial._trial_id)
+    run = client.create_run(experiment, tags={studies.STUDY_TAG: "s", studies.TRIAL_TAG: str(trial.number)})
+    time.sleep(2.5)  # the worker "died": no heartbeat for longer than the grace period
+    optuna.storages.fail_stale_trials(study)
+    assert study.trials[0].state == TrialState.FAIL
+    assert client.get_run(run.info.run_id).info.status == "KILLED"
+
+
+def _tune(data_dir: Path, names: dict, storage: str, trials: int, *extra: str) -> int:
+    return main(["tune", "--trials", str(trials), "--storage", storage, "--study", names["study"],
+                 *TINY, "--data-dir", str(data_dir), "--experiment", names["experiment"],
+                 "--model-name", names["model"], *extra])  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tuned(mlflow_server: str, data_dir: Path, tmp_path_factory) -> Iterator[dict]:
+    """A 3-trial study, then the same study resumed to 4 trials."""
+    suffix = uuid.uuid4().hex[:8]
+    names = {"experiment": f"tune-{suffix}", "model": f"tune-model-{suffix}", "study": f"study-{suffix}"}
+    storage = f"sqlite:///{tmp_path_factory.mktemp('optuna')}/optuna.db"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
+        assert _tune(data_dir, names, storage, 3, "--seed", "1") == 0
+        client = MlflowClient(mlflow_server)
+        experiment = client.get_experiment_by_name(names["experiment"]).experiment_id
+        first_runs = client.search_runs([experiment])
+        assert _tune(data_dir, names, storage, 4, "--seed", "2") == 0
+    study = optuna.load_study(study_name=names["study"], storage=storage)
+    yield {**names, "client": client, "study": study, "first_runs": first_runs,
+           "runs": client.search_runs([experiment])}  # fmt: skip
+
+
+def _parents(runs) -> list:
+    return [r for r in runs if r.data.tags.get("trainer.search") == "tune"]
+
+
+def test_every_finished_trial_is_a_child_run_tagged_with_its_number(tuned: dict) -> None:
+    """Each trial has one run under the study's parent run, tagged with study and trial number."""
+    [parent] = _parents(tuned["runs"])
+    trials = tuned["study"].get_trials(states=studies.FINISHED)
+    children = [r for r in tuned["runs"] if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert sorted(int(r.data.tags[studies.TRIAL_TAG]) for r in children) == sorted(t.number for t in trials)
+    assert {r.data.tags[studies.STUDY_TAG] for r in children} == {tuned["study"].study_name}
+    assert all(t.user_attrs["mlflow_run_id"] in {r.info.run_id for r in children} for t in trials)
+
+
+def test_resuming_the_study_keeps_its_parent_and_adds_only_the_missing_trials(tuned: dict) -> None:
+    """The second run finds the same parent run and brings the study to exactly 4 finished trials."""
+    assert [r.info.run_id for r in _parents(tuned["first_runs"])] == [r.info.run_id for r in _parents(tuned["runs"])]
+    assert len(tuned["study"].get_trials(states=studies.FINISHED)) == 4
+    assert len(tuned["study"].trials) == 4
+
+
+def test_parent_gets_best_params_value_and_plots(tuned: dict) -> None:
+    """The parent run records the best trial's parameters and value, history and importances."""
+    [parent] = _parents(tuned["runs"])
+    parent = tuned["client"].get_run(parent.info.run_id)
+    best = tuned["study"].best_trial
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags["best_trial"] == str(best.number)
+    assert float(parent.data.tags["best.learning_rate"]) == pytest.approx(best.params["learning_rate"])
+    assert parent.data.metrics["best_val_binary_error"] == pytest.approx(best.value)
+    files = {a.path for a in tuned["client"].list_artifacts(parent.info.run_id)}
+    assert {"optimization_history.png", "param_importances.png", "trials.csv"} <= files
+
+
+def test_best_trial_model_is_registered_under_the_champion_rule(tuned: dict) -> None:
+    """The champion is the best trial's model."""
+    version = tuned["client"].get_model_version_by_alias(tuned["model"], "champion")
+    assert version.run_id == tuned["study"].best_trial.user_attrs["mlflow_run_id"]
+
+
+def test_two_workers_finish_exactly_the_budget(mlflow_server: str, data_dir: Path, tmp_path: Path) -> None:
+    """Two worker processes sharing a study finish 3 trials between them, numbered 0-2, each with a run."""
+    suffix = uuid.uuid4().hex[:8]
+    storage = f"sqlite:///{tmp_path}/optuna.db"
+    optuna.create_study(storage=storage, study_name="shared")  # both join; neither races on creation
+    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server, "DATA_DIR": str(data_dir)}
+    command = [sys.executable, "-m", "trainer.cli", "tune", "--trials", "3", "--storage", storage,
+               "--study", "shared", "--experiment", f"pair-{suffix}", "--no-register", "--nthread", "1",
+               *TINY]  # fmt: skip
+    workers = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+               for _ in range(2)]  # fmt: skip
+    outputs = [w.communicate(timeout=600)[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs
+    study = optuna.load_study(study_name="shared", storage=storage)
+    assert sorted(t.number for t in study.get_trials(states=studies.FINISHED)) == [0, 1, 2]
+    client = MlflowClient(mlflow_server)
+    runs = client.search_runs([client.get_experiment_by_name(f"pair-{suffix}").experiment_id])
+    assert len([r for r in runs if studies.TRIAL_TAG in r.data.tags]) == 3
