@@ -16,6 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = Path(os.environ.get("DATA_DIR", ROOT / "data")).resolve()
 # Own project names, so a user's own stack on this machine is never touched.
 PROJECT_PREFIX = "mlflowstacktest"
+# test_remote.py puts a local proxy in front of MLflow that plays an ngrok tunnel and
+# sends this Host header; the stacks admit it the way `make tunnel` admits a real one.
+FAKE_TUNNEL_HOST = "abc123.ngrok-free.app"
 
 
 def free_port() -> int:
@@ -101,6 +104,8 @@ def new_env_file(directory: Path) -> Path:
     text = env_file.read_text()
     for key in ("MLFLOW_PORT", "S3_API_PORT", "S3_CONSOLE_PORT"):
         text = re.sub(rf"^{key}=.*$", f"{key}={free_port()}", text, flags=re.M)
+    extra = f"MLFLOW_EXTRA_ALLOWED_HOSTS=,{FAKE_TUNNEL_HOST}"
+    text = re.sub(r"^MLFLOW_EXTRA_ALLOWED_HOSTS=.*$", extra, text, flags=re.M)
     env_file.write_text(text)
     return env_file
 
