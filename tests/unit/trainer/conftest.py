@@ -84,9 +84,9 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         while True:
             try:
-                if requests.get(f"{url}/health", timeout=1).ok:
+                if requests.get(f"{url}/health", timeout=5).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not up yet, or too busy to answer
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"mlflow server did not start: see {root / 'server.log'}")

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import lightgbm as lgb
 import mlflow
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.entities import DatasetInput, InputTag, LoggedModelOutput
+from mlflow.entities import Dataset, DatasetInput, InputTag, LoggedModelOutput
 from mlflow.models import infer_signature
 
 from trainer.features import PreparedData
 from trainer.model import TrainedModel
 
 MODEL_NAME_IN_RUN = "model"
+SCHEMA_ROWS = 1000
+DIGEST_CHARS = 8  # as long as MLflow's own dataset digests
 EXAMPLE_ROWS = 5
 # Written explicitly: inferring requirements loads the model in a subprocess (seconds).
 PIP_REQUIREMENTS = [
@@ -31,15 +36,37 @@ def log_datasets(client: MlflowClient, run_id: str, data: PreparedData) -> None:
         ("test", data.holdout, data.holdout_target),
     ):
         frame = features if target is None else features.assign(target=target.to_numpy())
-        dataset = mlflow.data.from_pandas(
-            frame,
-            source=data.source,
-            name=f"{data.name}-{context}",
-            targets="target" if target is not None else None,
+        inputs.append(
+            DatasetInput(
+                _dataset_entity(frame, data, context, target is not None),
+                [InputTag("mlflow.data.context", context)],
+            )
         )
-        tags = [InputTag("mlflow.data.context", context)]
-        inputs.append(DatasetInput(dataset._to_mlflow_entity(), tags))
     client.log_inputs(run_id, datasets=inputs)
+
+
+def _dataset_entity(frame: pd.DataFrame, data: PreparedData, context: str, labelled: bool):
+    """MLflow's pandas dataset record, without its cost on the full frame.
+
+    `from_pandas` infers the schema from every row (a second or more on a busy machine);
+    the schema comes from the first rows here, while digest and row count cover them all.
+    """
+    head = mlflow.data.from_pandas(
+        frame.head(SCHEMA_ROWS),
+        source=data.source,
+        name=f"{data.name}-{context}",
+        targets="target" if labelled else None,
+    )._to_mlflow_entity()
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
+    profile = {"num_rows": len(frame), "num_elements": int(frame.size)}
+    return Dataset(
+        head.name,
+        hashlib.sha256(hashed).hexdigest()[:DIGEST_CHARS],
+        head.source_type,
+        head.source,
+        head.schema,
+        json.dumps(profile),
+    )
 
 
 def log_model(
@@ -58,7 +85,13 @@ def log_model(
     logged = client.create_logged_model(
         experiment_id, name=MODEL_NAME_IN_RUN, source_run_id=run_id, params=params
     )
-    client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=0)])
+    link: dict[str, str] = {}
+    if mlflow.active_run() is None:
+        client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=0)])
+    else:
+        # A fluent run is active (a caller's parent run, say): MLflow would link the model
+        # to that run, so name ours and let MLflow link it (one request more: a run fetch).
+        link["run_id"] = run_id
     example = data.holdout.head(EXAMPLE_ROWS)
     signature = infer_signature(example, trained.booster.predict(example))
     mlflow.lightgbm.log_model(
@@ -78,6 +111,7 @@ def log_model(
         # The example was just predicted on above; re-loading the model to check it again
         # would cost a second model load for nothing.
         validate_serving_input=False,
+        **link,
     )
     return logged.model_id
 

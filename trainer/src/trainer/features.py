@@ -56,22 +56,23 @@ def encode_categories(
     vocab: dict[str, list[str]] = {}
     unseen: dict[str, int] = {}
     for col in columns:
-        values = sorted(train[col].dropna().astype(str).unique())
-        lookup = {value: code for code, value in enumerate(values)}
-        vocab[col] = values
-        train[col] = _codes(train[col], lookup)
-        present = holdout[col].notna()
-        holdout_codes = _codes(holdout[col], lookup)
-        if count := int((present & holdout_codes.isna()).sum()):
+        text = train[col].astype("string")
+        vocab[col] = sorted(text.dropna().unique().tolist())
+        train[col] = _codes(text, vocab[col])
+        holdout_text = holdout[col].astype("string")
+        holdout[col] = _codes(holdout_text, vocab[col])
+        if count := int((holdout_text.notna() & holdout[col].isna()).sum()):
             unseen[col] = count
-        holdout[col] = holdout_codes
-    return train, holdout, vocab, unseen
+    # Every feature as float64: the model's signature then accepts NaN for any missing
+    # value (an integer column would reject it), and LightGBM's results do not change.
+    return train.astype("float64"), holdout.astype("float64"), vocab, unseen
 
 
-def _codes(column: pd.Series, lookup: dict[str, int]) -> pd.Series:
-    mapped = column.astype("object").map(lambda v: lookup.get(str(v), MISSING_CODE))
-    mapped[column.isna()] = MISSING_CODE
-    return mapped.astype(np.float64)
+def _codes(text: pd.Series, vocabulary: list[str]) -> pd.Series:
+    """Position in the vocabulary as float64; missing or unknown text becomes NaN."""
+    codes = pd.Categorical(text, categories=vocabulary).codes.astype(np.float64)
+    codes[codes < 0] = MISSING_CODE
+    return pd.Series(codes, index=text.index, name=text.name)
 
 
 def file_digest(*paths: Path) -> str:
