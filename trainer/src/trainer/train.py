@@ -6,6 +6,7 @@ import logging
 import subprocess
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,13 +79,13 @@ def summary_metrics(trained: model.TrainedModel, metric: str) -> dict[str, float
 
 
 def _fit(
-    data: PreparedData,
-    config: TrainingConfig,
-    split: model.Split,
-    options: RunOptions,
-    folder: Path,
-) -> TrainingResult:
-    """Train, evaluate, and write plots and submission into `folder` (no tracking here)."""
+    data: PreparedData, config: TrainingConfig, split: model.Split, options: RunOptions
+) -> tuple[TrainingResult, Callable[[Path], Path]]:
+    """Train, evaluate and write the submission (no tracking here).
+
+    Also returns how to draw the diagnostics into a folder, so a tracked run can draw
+    them while its model uploads.
+    """
     trained = model.train(split, config, options.callbacks)
     metrics = summary_metrics(trained, config.primary_metric)
     if data.holdout_target is not None:
@@ -93,16 +94,21 @@ def _fit(
         shown = (proba, data.holdout_target, "holdout")
     else:
         shown = (model.predict(trained, split.x_valid), split.y_valid, "validation")
-    figure = plots.write_diagnostics(
-        folder, trained, config.primary_metric, shown[0], shown[1], data.classes, shown[2]
-    )
-    result = TrainingResult(trained, metrics, files=[figure])
+    result = TrainingResult(trained, metrics)
     if data.holdout_ids is not None:
         options.output_dir.mkdir(parents=True, exist_ok=True)
         result.submission = options.output_dir / "submission.csv"
         proba = model.predict(trained, data.holdout)
         artifacts.write_submission(data, proba, str(result.submission), options.submission_labels)
-    return result
+
+    def draw(folder: Path) -> Path:
+        figure = plots.write_diagnostics(
+            folder, trained, config.primary_metric, shown[0], shown[1], data.classes, shown[2]
+        )
+        result.files.append(figure)
+        return figure
+
+    return result, draw
 
 
 def run_training(data: PreparedData, config: TrainingConfig, options: RunOptions) -> TrainingResult:
@@ -115,7 +121,8 @@ def run_training(data: PreparedData, config: TrainingConfig, options: RunOptions
     if not options.track:
         folder = options.output_dir / "plots"
         folder.mkdir(parents=True, exist_ok=True)
-        result = _fit(data, config, split, options, folder)
+        result, draw = _fit(data, config, split, options)
+        draw(folder)
         result.trained.booster.save_model(str(options.output_dir / "model.txt"))
         return result
 
@@ -139,25 +146,30 @@ def run_training(data: PreparedData, config: TrainingConfig, options: RunOptions
         "train_rows": len(split.x_train),
         "valid_rows": len(split.x_valid),
     }
-    with tracking.run_lifecycle(client, run_id):
-        artifacts.log_datasets(client, run_id, data)
+    str_params = {key: str(value) for key, value in params.items()}
+    # Uploads run in one background thread while this one trains or draws: the lineage
+    # during training, the model while the diagnostics are drawn. Leaving the `with`
+    # waits for them, so the run is only ended once nothing is still being sent.
+    with (
+        tracking.run_lifecycle(client, run_id),
+        ThreadPoolExecutor(1, thread_name_prefix="trainer-upload") as uploads,
+    ):
+        lineage = uploads.submit(artifacts.log_datasets, client, run_id, data)
+        result, draw = _fit(data, config, split, options)
+        result.run_id = run_id
+        logged = uploads.submit(
+            artifacts.log_model, client, experiment, run_id, result.trained, data, str_params
+        )
         with tempfile.TemporaryDirectory(prefix="trainer-") as tmp:
-            result = _fit(data, config, split, options, Path(tmp))
-            result.run_id = run_id
-            result.model_id = artifacts.log_model(
-                client,
-                experiment,
-                run_id,
-                result.trained,
-                data,
-                {key: str(value) for key, value in params.items()},
-            )
+            draw(Path(tmp))
             if result.submission is not None:
                 Path(tmp, result.submission.name).write_bytes(result.submission.read_bytes())
             tracking.log_folder(run, Path(tmp))
         if data.unseen:
             result.metrics["holdout_unseen_categories"] = float(sum(data.unseen.values()))
         tracking.log_batches(client, run_id, params, result.trained.curves, result.metrics)
+        lineage.result()
+        result.model_id = logged.result()
         if options.register:
             metric = config.primary_metric
             result.registration = registry.register(
