@@ -53,20 +53,28 @@ def make_storage(
         engine = {"pool_size": 2, "max_overflow": 1, "pool_pre_ping": True, "pool_recycle": 600}
     import warnings
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        try:
-            return optuna.storages.RDBStorage(
-                url,
-                engine_kwargs=engine,
-                heartbeat_interval=heartbeat[0],
-                grace_period=heartbeat[1],
-                # Optuna 5 renamed `failed_trial_callback` to this (the old name warns).
-                heartbeat_stale_trial_callback=on_stale,
-            )
-        except Exception as exc:  # bad URL, database down, wrong password
-            first = " ".join(str(exc).split())[:200]
-            raise UserError(f"cannot open the Optuna storage {redact(url)}: {first}") from exc
+    # Workers started together on an empty database all create Optuna's tables at once;
+    # the losers of that race fail once and find the tables on the next attempt.
+    for attempt in range(3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            try:
+                return optuna.storages.RDBStorage(
+                    url,
+                    engine_kwargs=engine,
+                    heartbeat_interval=heartbeat[0],
+                    grace_period=heartbeat[1],
+                    # Optuna 5 renamed `failed_trial_callback` to this (the old name warns).
+                    heartbeat_stale_trial_callback=on_stale,
+                )
+            except Exception as exc:  # bad URL, database down, wrong password
+                text = str(exc).lower()
+                if attempt < 2 and ("already exists" in text or "duplicate key" in text):
+                    time.sleep(1 + attempt)
+                    continue
+                first = " ".join(str(exc).split())[:200]
+                raise UserError(f"cannot open the Optuna storage {redact(url)}: {first}") from exc
+    raise AssertionError("unreachable")
 
 
 def join_study(
