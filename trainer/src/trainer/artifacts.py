@@ -69,6 +69,21 @@ def _dataset_entity(frame: pd.DataFrame, data: PreparedData, context: str, label
     )
 
 
+def warm_up() -> None:
+    """Do now, beside training, the slow part of `log_model` that needs no model.
+
+    MLflow checks the pip requirements against the installed packages through a map of
+    every installed distribution, built on first use: about half a second of CPU. It is
+    a private cache, so a failure here only costs that half second later.
+    """
+    try:
+        from mlflow.utils.requirements_utils import _init_packages_to_modules_map
+
+        _init_packages_to_modules_map()
+    except Exception:  # pragma: no cover - a different MLflow
+        pass
+
+
 def log_model(
     client: MlflowClient,
     experiment_id: str,

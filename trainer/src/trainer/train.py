@@ -18,6 +18,7 @@ from trainer.features import PreparedData
 from trainer.params import TrainingConfig
 
 log = logging.getLogger(__name__)
+UPLOAD_THREADS = 2  # the model upload and the metric batches side by side
 
 
 @dataclass
@@ -147,28 +148,32 @@ def run_training(data: PreparedData, config: TrainingConfig, options: RunOptions
         "valid_rows": len(split.x_valid),
     }
     str_params = {key: str(value) for key, value in params.items()}
-    # Uploads run in one background thread while this one trains or draws: the lineage
-    # during training, the model while the diagnostics are drawn. Leaving the `with`
-    # waits for them, so the run is only ended once nothing is still being sent.
+    # Uploads run in background threads while this one trains or draws: the lineage during
+    # training; the model and the metrics while the diagnostics are drawn. Leaving the
+    # `with` waits for them, so the run is only ended once nothing is still being sent.
     with (
         tracking.run_lifecycle(client, run_id),
-        ThreadPoolExecutor(1, thread_name_prefix="trainer-upload") as uploads,
+        ThreadPoolExecutor(UPLOAD_THREADS, thread_name_prefix="trainer-upload") as uploads,
     ):
         lineage = uploads.submit(artifacts.log_datasets, client, run_id, data)
+        uploads.submit(artifacts.warm_up)
         result, draw = _fit(data, config, split, options)
         result.run_id = run_id
+        if data.unseen:
+            result.metrics["holdout_unseen_categories"] = float(sum(data.unseen.values()))
         logged = uploads.submit(
             artifacts.log_model, client, experiment, run_id, result.trained, data, str_params
+        )
+        batches = uploads.submit(
+            tracking.log_batches, client, run_id, params, result.trained.curves, result.metrics
         )
         with tempfile.TemporaryDirectory(prefix="trainer-") as tmp:
             draw(Path(tmp))
             if result.submission is not None:
                 Path(tmp, result.submission.name).write_bytes(result.submission.read_bytes())
             tracking.log_folder(run, Path(tmp))
-        if data.unseen:
-            result.metrics["holdout_unseen_categories"] = float(sum(data.unseen.values()))
-        tracking.log_batches(client, run_id, params, result.trained.curves, result.metrics)
         lineage.result()
+        batches.result()
         result.model_id = logged.result()
         if options.register:
             metric = config.primary_metric
