@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -13,7 +14,6 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 from trainer.data import load_adult
 
-EXPERIMENT = "census-income"
 MODEL = "census-income-lgbm"
 CURVES = [f"{part}_{metric}" for part in ("train", "val") for metric in ("binary_error", "binary_logloss", "auc")]
 WORSE_ARGS = "ARGS=--param num_leaves=2 --param learning_rate=0.5 --param num_iterations=20"
@@ -21,7 +21,7 @@ WORSE_ARGS = "ARGS=--param num_leaves=2 --param learning_rate=0.5 --param num_it
 
 @dataclass
 class Trained:
-    """The first default `make train` run of the stack, as the server recorded it."""
+    """The default `make train` run of this module, as the server recorded it."""
 
     output: str
     run: Run
@@ -37,6 +37,13 @@ def as_client(stack, monkeypatch: pytest.MonkeyPatch) -> MlflowClient:
     return MlflowClient(stack.tracking_uri)
 
 
+def run_id_printed(output: str) -> str:
+    """The run id `trainer train` prints on its `run` line."""
+    match = re.search(r"^run\s+([0-9a-f]{32})$", output, re.M)
+    assert match, output
+    return match.group(1)
+
+
 @pytest.fixture(scope="module")
 def default_run(stack) -> Iterator[Trained]:
     """Run `make train` once with the defaults and fetch the run it created."""
@@ -45,9 +52,7 @@ def default_run(stack) -> Iterator[Trained]:
         for key, value in stack.client_env.items():
             patch.setenv(key, value)
         client = MlflowClient(stack.tracking_uri)
-        experiment = client.get_experiment_by_name(EXPERIMENT)
-        assert experiment is not None, result.stdout + result.stderr
-        [run] = client.search_runs([experiment.experiment_id], order_by=["start_time ASC"], max_results=1)
+        run = client.get_run(run_id_printed(result.stdout))
         yield Trained(result.stdout + result.stderr, run, client)
 
 
@@ -94,7 +99,7 @@ def test_champion_predicts_like_the_booster_at_its_best_iteration(
     version = as_client.get_model_version_by_alias(MODEL, "champion")
     folder = mlflow.artifacts.download_artifacts(f"models:/{MODEL}/{version.version}", dst_path=str(tmp_path))
     booster = lgb.Booster(model_file=f"{folder}/model.lgb")
-    best = int(default_run.run.data.metrics["best_iteration"])
+    best = int(as_client.get_run(version.run_id).data.metrics["best_iteration"])
     assert booster.current_iteration() == best
     expected = booster.predict(holdout, num_iteration=best)
     assert np.max(np.abs(champion.predict(holdout) - expected)) <= 1e-9
@@ -103,11 +108,11 @@ def test_champion_predicts_like_the_booster_at_its_best_iteration(
 def test_worse_run_leaves_the_champion(default_run: Trained, as_client: MlflowClient, stack) -> None:
     """A clearly worse run becomes candidate; champion stays, and the comparison is tagged."""
     before = as_client.get_model_version_by_alias(MODEL, "champion")
-    stack.make("train", WORSE_ARGS)
+    worse = run_id_printed(stack.make("train", WORSE_ARGS).stdout)
     after = as_client.get_model_version_by_alias(MODEL, "champion")
     candidate = as_client.get_model_version_by_alias(MODEL, "candidate")
     assert after.version == before.version
-    assert int(candidate.version) > int(before.version)
+    assert candidate.run_id == worse
     assert candidate.tags["promoted"] == "false"
     assert candidate.tags["compared_with_version"] == before.version
 
