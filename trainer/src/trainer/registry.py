@@ -52,7 +52,8 @@ def compare(
     tags["champion_val_metric_value"] = theirs
     better = value > champion_value if higher_is_better else value < champion_value
     word = "better" if better else "not better"
-    return better, f"{metric} {value:.6g} is {word} than v{champion.version}'s {theirs}", tags
+    reason = f"{metric} {value:.6g} is {word} than v{champion.version}'s {champion_value:.6g}"
+    return better, reason, tags
 
 
 def register(
