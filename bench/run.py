@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, each printing its own table; trainer benchmarks share one throwaway stack.
 
-    DATA_DIR=../shared/data python bench/run.py [NAME ...]    (names: the bench/*.py scripts)
+DATA_DIR=../shared/data python bench/run.py [NAME ...]    (names: the bench/*.py scripts)
 """
 
 from __future__ import annotations

@@ -162,8 +162,19 @@ def _published_by_project(port: int, project: str) -> bool:
     """Is the port published by a running container of this compose project?"""
     try:
         out = subprocess.run(
-            ["docker", "ps", "-q", "--filter", f"publish={port}", "--filter", f"label=com.docker.compose.project={project}"],
-            capture_output=True, text=True, timeout=20, check=False,
+            [
+                "docker",
+                "ps",
+                "-q",
+                "--filter",
+                f"publish={port}",
+                "--filter",
+                f"label=com.docker.compose.project={project}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
         ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return False

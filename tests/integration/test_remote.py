@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import FAKE_TUNNEL_HOST, ROOT, Stack
 from mlflow import MlflowClient
+from stack_control import FAKE_TUNNEL_HOST, ROOT, Stack
 
 sys.path.insert(0, str(ROOT))  # bench.proxy, shared with the benchmarks
 from bench.proxy import CountingProxy  # noqa: E402

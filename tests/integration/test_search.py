@@ -8,8 +8,8 @@ import time
 import uuid
 
 import pytest
-from conftest import ROOT, Stack
 from mlflow import MlflowClient
+from stack_control import ROOT, Stack
 
 TINY = "--param num_iterations=30 --param early_stopping_round=10"
 TRIAL_TAG, STUDY_TAG = "optuna.trial_number", "optuna.study_name"

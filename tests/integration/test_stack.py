@@ -12,8 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 import requests
-
-from conftest import Stack
+from stack_control import Stack
 
 ROUNDTRIP = Path(__file__).with_name("roundtrip.py")
 LONG_RUNNING = {"postgres", "mlflow"}
@@ -75,10 +74,17 @@ def test_artifacts_are_objects_in_the_private_bucket(any_stack: Stack, logged):
     """The uploaded files are objects in the stack's bucket, seen through the S3 API with its own keys."""
     run_id = logged(any_stack)["run_id"]
     s3 = boto3.client(
-        "s3", endpoint_url=any_stack.s3_endpoint, region_name="us-east-1",
-        aws_access_key_id=any_stack.values["S3_ACCESS_KEY"], aws_secret_access_key=any_stack.values["S3_SECRET_KEY"],
+        "s3",
+        endpoint_url=any_stack.s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=any_stack.values["S3_ACCESS_KEY"],
+        aws_secret_access_key=any_stack.values["S3_SECRET_KEY"],
     )
-    keys = {obj["Key"]: obj["Size"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=any_stack.values["S3_BUCKET"]) for obj in page.get("Contents", [])}
+    keys = {
+        obj["Key"]: obj["Size"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=any_stack.values["S3_BUCKET"])
+        for obj in page.get("Contents", [])
+    }
     mine = {key: size for key, size in keys.items() if run_id in key}
     assert sorted(size for size in mine.values()) == [1_000, 50 * 1024 * 1024]
     anonymous = requests.get(f"{any_stack.s3_endpoint}/{any_stack.values['S3_BUCKET']}/{next(iter(mine))}", timeout=10)
@@ -116,7 +122,9 @@ def test_tracking_recovers_cleanly_after_postgres_restarts(stack: Stack):
 def test_every_published_port_is_bound_to_localhost_only(any_stack: Stack):
     """No container of the stack publishes a port on any address but 127.0.0.1."""
     ids = any_stack.compose("ps", "-q").stdout.split()
-    inspected = json.loads(subprocess.run(["docker", "inspect", *ids], capture_output=True, text=True, check=True).stdout)
+    inspected = json.loads(
+        subprocess.run(["docker", "inspect", *ids], capture_output=True, text=True, check=True).stdout
+    )
     bindings = [b for c in inspected for bs in (c["HostConfig"]["PortBindings"] or {}).values() for b in bs or []]
     assert bindings, "expected published ports"
     assert {b["HostIp"] for b in bindings} == {"127.0.0.1"}

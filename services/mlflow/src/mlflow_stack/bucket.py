@@ -31,7 +31,11 @@ def wait_until_ready(client, deadline: float) -> None:
             return
         except ClientError as error:
             # A wrong key is not going to fix itself by waiting.
-            if error.response.get("Error", {}).get("Code") in {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied"}:
+            if error.response.get("Error", {}).get("Code") in {
+                "InvalidAccessKeyId",
+                "SignatureDoesNotMatch",
+                "AccessDenied",
+            }:
                 raise
         except BotoCoreError:
             pass

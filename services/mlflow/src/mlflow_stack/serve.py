@@ -43,16 +43,23 @@ def write_auth_config(settings: Settings) -> str:
 def server_command(settings: Settings) -> list[str]:
     """The `mlflow server` command line for these settings."""
     command = [
-        "mlflow", "server",
-        "--app-name", "basic-auth",
+        "mlflow",
+        "server",
+        "--app-name",
+        "basic-auth",
         # Proxied artifacts: clients talk only to this server, never to S3.
         "--serve-artifacts",
-        "--artifacts-destination", settings.artifacts_destination,
-        "--host", "0.0.0.0",
-        "--port", str(settings.port),
-        "--workers", str(settings.workers),
+        "--artifacts-destination",
+        settings.artifacts_destination,
+        "--host",
+        "0.0.0.0",
+        "--port",
+        str(settings.port),
+        "--workers",
+        str(settings.workers),
         # Host-header check against DNS rebinding: localhost and the in-network name only.
-        "--allowed-hosts", settings.allowed_hosts,
+        "--allowed-hosts",
+        settings.allowed_hosts,
     ]
     if settings.cors_allowed_origins:
         command += ["--cors-allowed-origins", settings.cors_allowed_origins]
