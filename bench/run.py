@@ -12,11 +12,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.stack import bench_stack  # noqa: E402
+from bench.stack import bench_stack, optuna_storage  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 # Benchmarks that start their own stacks, then those that need a running one.
-OWN_STACK = ["stack_startup"]
+OWN_STACK = ["stack_startup", "search_connections"]
 ON_STACK = ["train_requests", "train_overhead", "train_latency", "search_sweep", "search_tune"]
 
 
@@ -37,7 +37,7 @@ def main() -> None:
         with bench_stack() as stack:
             stack.make("up")
             for name in on_stack:
-                run(name, stack.client_env)
+                run(name, {**stack.client_env, "OPTUNA_STORAGE": optuna_storage(stack)})
 
 
 if __name__ == "__main__":
