@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from trainer import __version__, search_cli
+from trainer import __version__, options, search_cli
 from trainer.settings import Settings
 
 EPILOG = """\
@@ -46,45 +46,12 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     model = train.add_argument_group("model")
-    model.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="set any LightGBM parameter (repeatable; aliases accepted, unknown "
-        "names are an error), e.g. --param num_leaves=63",
-    )
-    model.add_argument(
-        "--config",
-        type=Path,
-        metavar="FILE",
-        help="TOML or YAML file with a [params] table and optional "
-        "valid_fraction and split_seed; --param overrides it",
-    )
-    model.add_argument(
-        "--valid-fraction",
-        type=float,
-        metavar="F",
-        help="share of the training rows held out for early stopping "
-        "(default 0.2, stratified, random_state 42)",
-    )
+    options.add_model_options(model)
     model.add_argument(
         "--nthread", type=int, metavar="N", help="LightGBM threads (default: all cores)"
     )
     data = train.add_argument_group("data (default: UCI Adult from $DATA_DIR/adult)")
-    data.add_argument(
-        "--data-dir",
-        type=Path,
-        default=settings.data_dir,
-        metavar="DIR",
-        help="folder holding adult/ (default $DATA_DIR or ./data: %(default)s)",
-    )
-    data.add_argument(
-        "--download-url",
-        metavar="URL",
-        default=None,
-        help="where to download missing Adult files from (default: UCI)",
-    )
+    options.add_adult_options(data, settings)
     data.add_argument(
         "--train",
         type=Path,
@@ -112,17 +79,8 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         help="write probabilities to the submission instead of class labels",
     )
     track = train.add_argument_group("tracking")
-    track.add_argument(
-        "--experiment",
-        default=settings.experiment_name,
-        metavar="NAME",
-        help="MLflow experiment (default $MLFLOW_EXPERIMENT_NAME: %(default)s)",
-    )
-    track.add_argument(
-        "--model-name",
-        default=settings.model_name,
-        metavar="NAME",
-        help="registered model name (default $MODEL_NAME: %(default)s)",
+    options.add_tracking_options(
+        track, settings, "registered model name (default $MODEL_NAME: %(default)s)"
     )
     track.add_argument(
         "--run-name", metavar="NAME", help="run name (default like lgbm_nl_31_lr_0.05)"

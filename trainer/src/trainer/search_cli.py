@@ -9,6 +9,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from trainer import options
 from trainer.errors import UserError
 from trainer.settings import Settings
 
@@ -45,51 +46,18 @@ TUNE_EPILOG = (
 def _common(parser: argparse.ArgumentParser, settings: Settings) -> None:
     """Model, data and tracking options shared by sweep and tune (those of `trainer train`)."""
     model = parser.add_argument_group("model (fixed for every configuration)")
-    model.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="set a LightGBM parameter for all configurations (repeatable), "
+    options.add_model_options(
+        model,
+        param_help="set a LightGBM parameter for all configurations (repeatable), "
         "e.g. --param num_iterations=200",
-    )
-    model.add_argument(
-        "--config",
-        type=Path,
-        metavar="FILE",
-        help="TOML or YAML file with a [params] table, as for `trainer train`",
-    )
-    model.add_argument(
-        "--valid-fraction",
-        type=float,
-        metavar="F",
-        help="share of training rows held out for early stopping (default 0.2)",
+        config_help="TOML or YAML file with a [params] table, as for `trainer train`",
+        valid_help="share of training rows held out for early stopping (default 0.2)",
     )
     data = parser.add_argument_group("data (UCI Adult from $DATA_DIR/adult)")
-    data.add_argument(
-        "--data-dir",
-        type=Path,
-        default=settings.data_dir,
-        metavar="DIR",
-        help="folder holding adult/ (default $DATA_DIR or ./data: %(default)s)",
-    )
-    data.add_argument(
-        "--download-url",
-        metavar="URL",
-        help="where to download missing Adult files from (default: UCI)",
-    )
+    options.add_adult_options(data, settings)
     track = parser.add_argument_group("tracking")
-    track.add_argument(
-        "--experiment",
-        default=settings.experiment_name,
-        metavar="NAME",
-        help="MLflow experiment (default $MLFLOW_EXPERIMENT_NAME: %(default)s)",
-    )
-    track.add_argument(
-        "--model-name",
-        default=settings.model_name,
-        metavar="NAME",
-        help="registered model for the best configuration (default %(default)s)",
+    options.add_tracking_options(
+        track, settings, "registered model for the best configuration (default %(default)s)"
     )
     track.add_argument(
         "--no-register",
