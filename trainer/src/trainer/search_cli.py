@@ -153,24 +153,17 @@ def add_parsers(commands: argparse._SubParsersAction, settings: Settings) -> Non
     tune.set_defaults(handler=run_tune)
 
 
-def _base(args: argparse.Namespace, nthread: int | None = None):
-    from trainer import params
+def _base(args: argparse.Namespace, settings: Settings, nthread: int | None = None):
+    """What every configuration or trial shares: the fixed config, the data recipe, and
+    where runs go; the tracking server is checked first, so a dead one fails fast."""
+    from trainer import params, tracking
     from trainer.source import DataSource
     from trainer.train import RunOptions
 
     config = params.build_config(args.param, args.config, nthread, args.valid_fraction)
     source = DataSource(args.data_dir, args.download_url)
-    return config, source, RunOptions
-
-
-def run_sweep(args: argparse.Namespace, settings: Settings) -> None:
-    """`trainer sweep`: build the grid, check the server, run, print the table."""
-    from trainer import grid, sweep, tracking
-
-    points = grid.build_grid(args.grid, args.grid_file)
-    config, source, run_options = _base(args)
     tracking.check_server(settings.tracking_uri)
-    options = run_options(
+    options = RunOptions(
         tracking_uri=settings.tracking_uri,
         experiment_name=args.experiment,
         model_name=args.model_name,
@@ -178,6 +171,15 @@ def run_sweep(args: argparse.Namespace, settings: Settings) -> None:
         register=not args.no_register,
         git_commit=settings.git_commit,
     )
+    return config, source, options
+
+
+def run_sweep(args: argparse.Namespace, settings: Settings) -> None:
+    """`trainer sweep`: build the grid, check the server, run, print the table."""
+    from trainer import grid, sweep
+
+    points = grid.build_grid(args.grid, args.grid_file)
+    config, source, options = _base(args, settings)
     result = sweep.run_sweep(config, points, source, options, args.jobs)
     shown = [c for c in result.table.columns if c not in ("model_id", "run_id")]
     print(result.table[shown].to_string(index=False, float_format=lambda v: f"{v:.5g}"))
@@ -190,7 +192,7 @@ def run_sweep(args: argparse.Namespace, settings: Settings) -> None:
 
 def run_tune(args: argparse.Namespace, settings: Settings) -> None:
     """`trainer tune`: join (or start) the study and run trials until it has enough."""
-    from trainer import tracking, tune
+    from trainer import tune
 
     if not args.storage:
         raise UserError(
@@ -199,16 +201,7 @@ def run_tune(args: argparse.Namespace, settings: Settings) -> None:
         )
     if args.trials < 1:
         raise UserError(f"--trials must be 1 or more, got {args.trials}")
-    config, source, run_options = _base(args, args.nthread)
-    tracking.check_server(settings.tracking_uri)
-    options = run_options(
-        tracking_uri=settings.tracking_uri,
-        experiment_name=args.experiment,
-        model_name=args.model_name,
-        output_dir=settings.output_dir,
-        register=not args.no_register,
-        git_commit=settings.git_commit,
-    )
+    config, source, options = _base(args, settings, args.nthread)
     from trainer.params import load_config_file, parse_param_args
 
     # Parameters the user set stay fixed: the study does not search them.
