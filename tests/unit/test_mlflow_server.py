@@ -80,3 +80,12 @@ def test_plugin_is_registered_for_the_s3_scheme():
     meta = tomllib.loads((SERVER_PACKAGE / "pyproject.toml").read_text())
     target = meta["project"]["entry-points"]["mlflow.artifact_repository"]["s3"]
     assert target == "mlflow_stack.artifacts:ProxiedS3ArtifactRepository"
+
+
+def test_auth_config_caches_credentials_for_a_minute(settings: Settings):
+    """Verified credentials are cached for 60 s, so requests skip the PBKDF2 hash."""
+    path = Path(serve.write_auth_config(settings))
+    try:
+        assert "auth_cache_ttl_seconds = 60" in path.read_text()
+    finally:
+        path.unlink()

@@ -35,6 +35,10 @@ admin_username = {username}
 admin_password = {password}
 authorization_function = mlflow.server.auth:authenticate_request_basic_auth
 grant_default_workspace_access = false
+# Without the credential cache every request pays a PBKDF2 hash on the server (a tenth
+# of a second or more); one worker here, so no other process can hold a stale entry.
+auth_cache_ttl_seconds = 60
+auth_cache_max_size = 100
 """
 
 
