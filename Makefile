@@ -30,7 +30,7 @@ ENVFILE = $(PYTHON) scripts/envfile.py --env-file $(ENV_FILE) --project $(PROJEC
 .PHONY: help
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo; echo "  Variables: S3=minio|seaweedfs  ARGS=\"...\" (train)  FORCE=1 (clean)  ENV_FILE=.env"
+	@echo; echo "  Variables: S3=minio|seaweedfs  ARGS=\"...\" (train, sweep, tune)  JOBS=  TRIALS=  WORKERS=  NAME=  SERVICE=  FORCE=1  ENV_FILE=.env"
 
 .PHONY: env
 env: ## Create .env with generated secrets if missing, and check it
@@ -56,18 +56,20 @@ urls: ## Print the URLs and the settings an MLflow client needs
 	echo "  export MLFLOW_TRACKING_USERNAME=$$user"; \
 	echo "  export MLFLOW_TRACKING_PASSWORD=\$$(grep ^MLFLOW_ADMIN_PASSWORD= $(ENV_FILE) | cut -d= -f2-)"
 
+# Jobs (train, sweep, tune) run as the host user; the data folder is mounted
+# writable only while the UCI files still have to be downloaded into it.
+DATA_MODE = $$([ -f "$(DATA_DIR)/adult/adult.data" ] && [ -f "$(DATA_DIR)/adult/adult.test" ] && echo ro || echo rw)
+JOB_ENV   = DATA_MOUNT_MODE=$(DATA_MODE) GIT_COMMIT=$$(git rev-parse HEAD 2>/dev/null || true)
+
 .PHONY: train
 train: ## Train and track the LightGBM census-income model in a container (ARGS="--param num_leaves=63")
 	@$(ENVFILE) check
 	@mkdir -p "$(DATA_DIR)" "$(OUTPUT_DIR)"
-	@# The data folder is mounted writable only while the UCI files still have to be downloaded.
-	@mode=ro; [ -f "$(DATA_DIR)/adult/adult.data" ] && [ -f "$(DATA_DIR)/adult/adult.test" ] || mode=rw; \
-	DATA_MOUNT_MODE=$$mode GIT_COMMIT=$$(git rev-parse HEAD 2>/dev/null || true) \
-	  $(COMPOSE) run --rm --build --quiet-build --user "$$(id -u):$$(id -g)" trainer train $(ARGS)
+	@$(JOB_ENV) $(COMPOSE) run --rm --build --quiet-build --user "$$(id -u):$$(id -g)" trainer train $(ARGS)
 
 .PHONY: down
-down: ## Stop the stack; data stays in its volumes
-	@$(COMPOSE) down --remove-orphans
+down: ## Stop the stack (and the tunnel, if open); data stays in its volumes
+	@$(COMPOSE) --profile '*' down --remove-orphans
 
 .PHONY: ps
 ps: ## Show the services and their health
@@ -83,12 +85,19 @@ clean: ## Remove the stack AND its data volumes (asks first; FORCE=1 skips the q
 	  read -r -p "Delete every run, model and artifact of project $(PROJECT)? [y/N] " answer; \
 	  [ "$$answer" = y ] || [ "$$answer" = Y ] || { echo "kept everything"; exit 1; }; \
 	fi
-	@$(COMPOSE) --profile '*' down --volumes --remove-orphans
+	@# By label, not through Compose: this also works when .env is lost, and removes
+	@# the volumes of both S3 backends.
+	@label=com.docker.compose.project=$(PROJECT); \
+	docker ps -aq --filter "label=$$label" | xargs -r docker rm -f >/dev/null; \
+	docker volume ls -q --filter "label=$$label" | xargs -r docker volume rm >/dev/null; \
+	docker network ls -q --filter "label=$$label" | xargs -r docker network rm >/dev/null; \
+	echo "removed project $(PROJECT) and its volumes"
 
 # ---- tests and benchmarks run from a local virtualenv with pinned tools
-$(VENV)/.installed: tests/requirements.txt trainer/pyproject.toml
+$(VENV)/.installed: tests/requirements.txt trainer/pyproject.toml trainer/constraints.txt
 	@$(PYTHON) -m venv $(VENV)
-	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	@# The trainer's constraints: the tests run the very versions the image ships.
+	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt -c trainer/constraints.txt
 	@touch $@
 
 .PHONY: test
@@ -109,8 +118,8 @@ TUNNEL = $(PYTHON) scripts/tunnel.py --env-file $(ENV_FILE)
 
 .PHONY: user
 user: ## Create a tracking-server user with no permissions and print its generated password once (NAME=alice)
-	@[ -n "$(NAME)" ] || { echo "error: name the user: make user NAME=alice" >&2; exit 2; }
-	@$(USERS) create '$(NAME)'
+	@[ -n "$$NAME" ] || { echo "error: name the user: make user NAME=alice" >&2; exit 2; }
+	@$(USERS) create "$$NAME"
 
 .PHONY: tunnel
 tunnel: ## Put MLflow on a public https URL through ngrok (NGROK_AUTHTOKEN in .env) and print what Colab needs
@@ -133,9 +142,6 @@ tunnel: ## Put MLflow on a public https URL through ngrok (NGROK_AUTHTOKEN in .e
 JOBS    ?= 1
 TRIALS  ?= 50
 WORKERS ?= 1
-# As for train: the data folder is writable only while the UCI files are still missing.
-DATA_MODE = $$([ -f "$(DATA_DIR)/adult/adult.data" ] && [ -f "$(DATA_DIR)/adult/adult.test" ] && echo ro || echo rw)
-JOB_ENV   = DATA_MOUNT_MODE=$(DATA_MODE) GIT_COMMIT=$$(git rev-parse HEAD 2>/dev/null || true)
 
 .PHONY: sweep
 sweep: ## Train a grid as child runs of one parent run, JOBS at a time (JOBS=2 ARGS="--grid num_leaves=15,63")
@@ -149,6 +155,8 @@ tune: ## Run an Optuna study with WORKERS containers until it has TRIALS trials;
 	@$(ENVFILE) check
 	@mkdir -p "$(DATA_DIR)" "$(OUTPUT_DIR)"
 	@$(JOB_ENV) $(COMPOSE) --profile job build --quiet tune-worker
+	@# The stack first, once: parallel `compose run`s would race to start it.
+	@$(COMPOSE) up --detach --wait --wait-timeout $(WAIT_TIMEOUT) mlflow
 	@# One `compose run` per worker, all at once; the study in PostgreSQL shares the work.
 	@seq $(WORKERS) | $(JOB_ENV) xargs -P $(WORKERS) -I{} \
 	  $(COMPOSE) run --rm --user "$$(id -u):$$(id -g)" tune-worker tune --trials $(TRIALS) $(ARGS)

@@ -6,6 +6,7 @@ Standard library only: it runs on the host before any image exists.
     python3 scripts/envfile.py ensure [--env-file .env] [--example .env.example]
     python3 scripts/envfile.py check  [--env-file .env]
     python3 scripts/envfile.py ports  [--env-file .env] [--project NAME]
+    (each also takes --s3-backend minio|seaweedfs, what `make up S3=...` passes)
 
 Exit status 2 with one line naming the variable when something is wrong.
 """
@@ -182,9 +183,10 @@ def _published_by_project(port: int, project: str) -> bool:
 
 
 def check_ports(values: dict[str, str], project: str) -> None:
-    """Raise EnvError when a port the stack publishes is held by another program."""
+    """Raise EnvError when a port `make up` publishes is held by another program (the
+    ngrok agent's port is published by `make tunnel` only)."""
     for key in PORTS:
-        raw = values.get(key, "")
+        raw = values.get(key, "") if key != "NGROK_API_PORT" else ""
         if not raw:
             continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -211,10 +213,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"created {args.env_file} with new random secrets (mode 600); keep it private", file=sys.stderr)
         if not args.env_file.exists():
             raise EnvError("no such file; run `make up` once to create it from .env.example")
-        values = parse(args.env_file.read_text())
+        # A variable an older .env lacks takes the example's default, as Compose's
+        # ${VAR:-default} does; only secrets have no default.
+        defaults = parse(args.example.read_text()) if args.example.exists() else {}
+        values = {**defaults, **parse(args.env_file.read_text())}
         if args.s3_backend:
             values["S3_BACKEND"] = args.s3_backend
-        validate(values, list(parse(args.example.read_text())) if args.example.exists() else [])
+        validate(values, list(defaults))
         if args.command == "ports":
             check_ports(values, args.project)
     except EnvError as error:

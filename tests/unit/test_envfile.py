@@ -137,3 +137,11 @@ def test_busy_port_names_the_variable_to_change(capsys, created: Path):
         write_env(created, MLFLOW_PORT=str(port))
         status, err = run(capsys, "ports", "--env-file", str(created), "--project", "no-such-project")
     assert status == 2 and "MLFLOW_PORT" in err and str(port) in err
+
+
+def test_variable_missing_from_an_older_env_takes_its_default(capsys, created: Path):
+    """A non-secret variable absent from .env (added to the example later) is not an error."""
+    lines = [line for line in created.read_text().splitlines() if not line.startswith("MODEL_NAME=")]
+    created.write_text("\n".join(lines) + "\n")
+    status, err = run(capsys, "check", "--env-file", str(created))
+    assert status == 0, err
