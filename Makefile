@@ -94,10 +94,9 @@ clean: ## Remove the stack AND its data volumes (asks first; FORCE=1 skips the q
 	echo "removed project $(PROJECT) and its volumes"
 
 # ---- tests and benchmarks run from a local virtualenv with pinned tools
-$(VENV)/.installed: tests/requirements.txt trainer/pyproject.toml trainer/constraints.txt
+$(VENV)/.installed: tests/requirements.txt trainer/pyproject.toml
 	@$(PYTHON) -m venv $(VENV)
-	@# The trainer's constraints: the tests run the very versions the image ships.
-	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt -c trainer/constraints.txt
+	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 	@touch $@
 
 .PHONY: test

@@ -110,3 +110,26 @@ def test_secrets_are_generated_once_and_private(tmp_path):
     assert len(first["admin_password"]) >= 12
     mode = stat.S_IMODE(os.stat(tmp_path / colab.SECRETS_FILE).st_mode)
     assert mode == 0o600
+
+
+def test_a_server_answering_anonymous_requests_is_refused_stand_in_server():
+    """The tunnel check fails when the server answers an anonymous call (a stand-in answering 200)."""
+    import http.server
+    import threading
+
+    class Open(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Open)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(colab.UserError, match="authentication is off"):
+            colab._require_authentication(f"http://127.0.0.1:{httpd.server_address[1]}")
+    finally:
+        httpd.shutdown()

@@ -167,6 +167,16 @@ def _wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout_s: flo
     raise UserError(f"the MLflow server did not answer within {timeout_s:.0f} s; see {log}")
 
 
+def _require_authentication(url: str) -> None:
+    """Refuse to leave a tunnel open to a server that answers anonymous requests."""
+    status = requests.get(f"{url}/api/2.0/mlflow/experiments/search?max_results=1", timeout=10)
+    if status.status_code != 401:
+        raise UserError(
+            f"the MLflow server answered an anonymous request with HTTP {status.status_code}, "
+            "not 401: authentication is off, so the tunnel was closed"
+        )
+
+
 def start_server(
     folder: str | Path,
     opener: Opener | None = None,
@@ -183,12 +193,14 @@ def start_server(
     port = port or _free_port()
     tunnel = (opener or ngrok_opener())(port)
     auth_ini = folder / "basic_auth.ini"
-    auth_ini.write_text(
-        AUTH_CONFIG.format(
-            folder=folder, username=ADMIN_USERNAME, password=values["admin_password"]
+    # It holds the admin password: created private before a byte is written.
+    fd = os.open(auth_ini, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(
+            AUTH_CONFIG.format(
+                folder=folder, username=ADMIN_USERNAME, password=values["admin_password"]
+            )
         )
-    )
-    auth_ini.chmod(0o600)
     hosts = ["localhost", f"localhost:{port}", "127.0.0.1", f"127.0.0.1:{port}", tunnel.host]
     env = {
         **os.environ,
@@ -208,7 +220,9 @@ def start_server(
     local_url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(local_url, process, log, timeout_s)
+        _require_authentication(local_url)
     except BaseException:
         tunnel.close()
+        process.terminate()
         raise
     return ColabServer(folder, local_url, tunnel, ADMIN_USERNAME, values["admin_password"], process)
