@@ -41,7 +41,8 @@ up: ## Build and start the stack, wait until healthy, print URLs and client sett
 	@$(ENVFILE) ensure
 	@$(ENVFILE) ports
 	@$(COMPOSE) up --detach --build --quiet-build --remove-orphans --wait --wait-timeout $(WAIT_TIMEOUT) \
-	  || { echo "error: the stack did not become healthy; see \`make logs\` and \`make ps\`" >&2; exit 1; }
+	  || { $(COMPOSE) logs --no-log-prefix --tail=3 mlflow >&2; \
+	       echo "error: the stack did not become healthy; see \`make ps\` and \`make logs\`" >&2; exit 1; }
 	@$(MAKE) --no-print-directory urls
 
 .PHONY: urls

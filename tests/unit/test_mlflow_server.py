@@ -89,3 +89,28 @@ def test_auth_config_caches_credentials_for_a_minute(settings: Settings):
         assert "auth_cache_ttl_seconds = 60" in path.read_text()
     finally:
         path.unlink()
+
+
+def test_refused_password_stops_with_one_line_naming_the_cause_stand_in_driver(monkeypatch, settings: Settings):
+    """A password PostgreSQL refuses ends start-up at once with the fix (psycopg2.connect replaced)."""
+    import psycopg2
+
+    def refuse(**_kwargs):
+        raise psycopg2.OperationalError('FATAL:  password authentication failed for user "mlflow"')
+
+    monkeypatch.setattr(psycopg2, "connect", refuse)
+    with pytest.raises(SystemExit, match="POSTGRES_PASSWORD.*make clean") as stop:
+        serve.check_database_login(settings)
+    assert "p@ss" not in str(stop.value) and "\n" not in str(stop.value)
+
+
+def test_other_database_errors_are_not_disguised_stand_in_driver(monkeypatch, settings: Settings):
+    """An unreachable database is not reported as a password problem (psycopg2.connect replaced)."""
+    import psycopg2
+
+    def unreachable(**_kwargs):
+        raise psycopg2.OperationalError("could not translate host name")
+
+    monkeypatch.setattr(psycopg2, "connect", unreachable)
+    with pytest.raises(psycopg2.OperationalError):
+        serve.check_database_login(settings)

@@ -23,6 +23,34 @@ auth_cache_max_size = 1000
 """
 
 
+def check_database_login(settings: Settings) -> None:
+    """Fail at once, in one line, when PostgreSQL refuses the password.
+
+    MLflow's own engine creation retries for a very long time, which leaves the
+    container unhealthy with no clue. The usual cause is a new .env (new generated
+    password) on a data volume that an earlier .env created.
+    """
+    import psycopg2
+
+    try:
+        psycopg2.connect(
+            host=settings.postgres_host,
+            port=settings.postgres_port,
+            user=settings.postgres_user,
+            password=settings.postgres_password,
+            dbname=settings.tracking_database,
+            connect_timeout=10,
+        ).close()
+    except psycopg2.OperationalError as error:
+        if "password authentication failed" not in str(error):
+            raise
+        raise SystemExit(
+            f"mlflow-stack: PostgreSQL refused POSTGRES_PASSWORD for user {settings.postgres_user}: "
+            "its data volume was created with another password. Put back the .env the stack "
+            "was created with, or delete the data with `make clean` and start again."
+        ) from None
+
+
 def migrate(database_uri: str) -> None:
     """Create the schema on an empty database or upgrade an existing one, like `mlflow db upgrade`,
     in this process to save a second interpreter start."""
@@ -74,6 +102,7 @@ def server_command(settings: Settings) -> list[str]:
 
 def main() -> None:
     settings = Settings.from_env()
+    check_database_login(settings)
     migrate(settings.tracking_uri)
     os.environ["MLFLOW_AUTH_CONFIG_PATH"] = write_auth_config(settings)
     # Through the environment, not argv: the URI holds the database password, and argv
