@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from trainer.errors import UserError
 from trainer.features import encode_categories
+from trainer.settings import load_settings
 
 from trainer import data
 
@@ -129,3 +130,18 @@ def test_offline_download_fails_fast_saying_where_to_put_files(tmp_path: Path, c
 def test_default_download_url_is_uci() -> None:
     """The real UCI location stays the default source."""
     assert data.UCI_URL == "https://archive.ics.uci.edu/ml/machine-learning-databases/adult/"
+
+
+def test_offline_message_names_the_folder_as_the_user_knows_it(tmp_path: Path, closed_port_url: str) -> None:
+    """In a container, the message names the host's DATA_DIR, not the container's /data."""
+    with pytest.raises(UserError) as raised:
+        data.ensure_files(tmp_path / "data", closed_port_url, shown_dir="./data/")
+    assert "into ./data/adult/" in str(raised.value)
+    assert str(tmp_path) not in str(raised.value)
+
+
+def test_the_host_name_is_used_only_for_the_configured_data_dir() -> None:
+    """--data-dir pointing elsewhere is shown as given, not as the host's DATA_DIR."""
+    settings = load_settings({"DATA_DIR": "/data", "DATA_DIR_ON_HOST": "./data"})
+    assert settings.shown_data_dir(Path("/data")) == "./data"
+    assert settings.shown_data_dir(Path("/elsewhere")) is None

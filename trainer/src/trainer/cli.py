@@ -38,7 +38,9 @@ def _train(args: argparse.Namespace, settings: Settings) -> None:
 
         prepared = load_csv(args.train, args.test, args.target, args.id_column, args.sep)
     else:
-        prepared = data.load_adult(args.data_dir, args.download_url or data.UCI_URL)
+        prepared = data.load_adult(
+            args.data_dir, args.download_url or data.UCI_URL, settings.shown_data_dir(args.data_dir)
+        )
     options = RunOptions(
         tracking_uri=settings.tracking_uri,
         experiment_name=args.experiment,

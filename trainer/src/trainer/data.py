@@ -40,18 +40,22 @@ def sha256_of(path: Path) -> str:
     return file_digest(path)
 
 
-def ensure_files(data_dir: Path, base_url: str = UCI_URL) -> Path:
-    """Return `data_dir/adult`, downloading and verifying any file that is missing."""
+def ensure_files(data_dir: Path, base_url: str = UCI_URL, shown_dir: str | None = None) -> Path:
+    """Return `data_dir/adult`, downloading and verifying any file that is missing.
+
+    `shown_dir` is the folder as the user knows it, when that differs from the one this
+    process sees (the host's DATA_DIR behind a container's /data)."""
     folder = data_dir / "adult"
+    shown = f"{shown_dir.rstrip('/')}/adult" if shown_dir else str(folder)
     for name, expected in SHA256.items():
         path = folder / name
         if not path.exists():
-            _download(base_url.rstrip("/") + "/" + name, path, expected, folder)
+            _download(base_url.rstrip("/") + "/" + name, path, expected, folder, shown)
     return folder
 
 
-def _download(url: str, path: Path, expected: str, folder: Path) -> None:
-    where = f"put adult.data and adult.test from {UCI_URL} into {folder}/"
+def _download(url: str, path: Path, expected: str, folder: Path, shown: str) -> None:
+    where = f"put adult.data and adult.test from {UCI_URL} into {shown}/"
     log.info("downloading %s", url)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -100,9 +104,11 @@ def read_adult(path: Path) -> pd.DataFrame:
     return frame
 
 
-def load_adult(data_dir: Path, base_url: str = UCI_URL) -> PreparedData:
+def load_adult(
+    data_dir: Path, base_url: str = UCI_URL, shown_dir: str | None = None
+) -> PreparedData:
     """Load train and holdout, coding categories with one shared vocabulary."""
-    folder = ensure_files(data_dir, base_url)
+    folder = ensure_files(data_dir, base_url, shown_dir)
     train = read_adult(folder / "adult.data")
     holdout = read_adult(folder / "adult.test")
     features = [c for c in COLUMNS if c != TARGET]

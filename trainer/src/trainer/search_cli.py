@@ -161,7 +161,9 @@ def _base(args: argparse.Namespace, settings: Settings, nthread: int | None = No
     from trainer.train import RunOptions
 
     config = params.build_config(args.param, args.config, nthread, args.valid_fraction)
-    source = DataSource(args.data_dir, args.download_url)
+    source = DataSource(
+        args.data_dir, args.download_url, shown_dir=settings.shown_data_dir(args.data_dir)
+    )
     tracking.check_server(settings.tracking_uri)
     options = RunOptions(
         tracking_uri=settings.tracking_uri,

@@ -36,6 +36,14 @@ class Settings:
     output_dir: Path
     git_commit: str | None
     has_credentials: bool
+    # DATA_DIR as the user knows it when this process runs in a container (compose
+    # passes the host's value), for messages that tell where to put files.
+    data_dir_on_host: str | None = None
+
+    def shown_data_dir(self, data_dir: Path) -> str | None:
+        """The host's name for `data_dir`, when it is the configured DATA_DIR in a container."""
+        return self.data_dir_on_host if data_dir == self.data_dir else None
+
     # Where `trainer tune` keeps its Optuna studies; holds a password, so never logged.
     optuna_storage: str | None = None
 
@@ -52,6 +60,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         # Set by the image build or the Makefile when the source tree is not a git checkout.
         git_commit=env.get("GIT_COMMIT") or None,
         has_credentials=bool(env.get("MLFLOW_TRACKING_USERNAME")),
+        data_dir_on_host=env.get("DATA_DIR_ON_HOST") or None,
         optuna_storage=optuna_storage_url(env),
     )
 

@@ -19,6 +19,7 @@ class DataSource:
     target: str | None = None
     id_column: str | None = None
     sep: str = ","
+    shown_dir: str | None = None
 
     def load(self) -> PreparedData:
         """Read, clean and encode the data (downloading Adult when its files are absent)."""
@@ -29,4 +30,4 @@ class DataSource:
             return load_csv(self.train, self.test, self.target, self.id_column, self.sep)
         from trainer import data
 
-        return data.load_adult(self.data_dir, self.download_url or data.UCI_URL)
+        return data.load_adult(self.data_dir, self.download_url or data.UCI_URL, self.shown_dir)
