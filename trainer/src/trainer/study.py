@@ -149,8 +149,12 @@ def parent_run(
 
 
 def counts(study: optuna.Study) -> tuple[int, int]:
-    """Finished (complete or pruned) and active (running or waiting) trials of the study."""
-    trials = study.get_trials(deepcopy=False, states=FINISHED + ACTIVE)
+    """Finished (complete or pruned) and running trials of the study.
+
+    Not waiting ones: a trial queued with `enqueue_trial` belongs to no worker yet, and
+    the next `optimize` takes it, so a worker must not wait for it to finish.
+    """
+    trials = study.get_trials(deepcopy=False, states=FINISHED + (TrialState.RUNNING,))
     finished = sum(t.state in FINISHED for t in trials)
     return finished, len(trials) - finished
 
