@@ -20,6 +20,9 @@ from trainer.settings import optuna_storage_url
 from trainer import study as studies
 
 TINY = ["--param", "num_iterations=15", "--param", "early_stopping_round=5", "--no-progress"]
+LOGLOSS = ["--param", "metric=binary_logloss"]
+POOR_TRIAL = {"learning_rate": 0.02, "num_leaves": 16, "min_data_in_leaf": 100, "feature_fraction": 0.5,
+              "bagging_fraction": 0.6, "lambda_l2": 10.0}  # fmt: skip
 
 
 def test_storage_url_is_built_from_the_postgres_parts() -> None:
@@ -67,17 +70,21 @@ def _tune(data_dir: Path, names: dict, storage: str, trials: int, *extra: str) -
 
 @pytest.fixture(scope="module")
 def tuned(mlflow_server: str, data_dir: Path, tmp_path_factory) -> Iterator[dict]:
-    """A 3-trial study, then the same study resumed to 4 trials."""
+    """A 3-trial study, then the same study resumed to 4 trials, the 4th a poor one queued."""
     suffix = uuid.uuid4().hex[:8]
     names = {"experiment": f"tune-{suffix}", "model": f"tune-model-{suffix}", "study": f"study-{suffix}"}
     storage = f"sqlite:///{tmp_path_factory.mktemp('optuna')}/optuna.db"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
-        assert _tune(data_dir, names, storage, 3, "--seed", "1") == 0
+        # Log loss, not error rate: after 15 rounds at low learning rates many trials still
+        # predict the majority class, and their equal error rates would all lead.
+        assert _tune(data_dir, names, storage, 3, "--seed", "1", *LOGLOSS) == 0
         client = MlflowClient(mlflow_server)
         experiment = client.get_experiment_by_name(names["experiment"]).experiment_id
         first_runs = client.search_runs([experiment])
-        assert _tune(data_dir, names, storage, 4, "--seed", "2") == 0
+        # 15 rounds at the slowest learning rate on the biggest leaves: worse than any so far.
+        optuna.load_study(study_name=names["study"], storage=storage).enqueue_trial(POOR_TRIAL)
+        assert _tune(data_dir, names, storage, 4, "--seed", "2", *LOGLOSS) == 0
     study = optuna.load_study(study_name=names["study"], storage=storage)
     yield {**names, "client": client, "study": study, "first_runs": first_runs,
            "runs": client.search_runs([experiment])}  # fmt: skip
@@ -112,7 +119,7 @@ def test_parent_gets_best_params_value_and_plots(tuned: dict) -> None:
     assert parent.info.status == "FINISHED"
     assert parent.data.tags["best_trial"] == str(best.number)
     assert float(parent.data.tags["best.learning_rate"]) == pytest.approx(best.params["learning_rate"])
-    assert parent.data.metrics["best_val_binary_error"] == pytest.approx(best.value)
+    assert parent.data.metrics["best_val_binary_logloss"] == pytest.approx(best.value)
     files = {a.path for a in tuned["client"].list_artifacts(parent.info.run_id)}
     assert {"optimization_history.png", "param_importances.png", "trials.csv"} <= files
 
@@ -121,6 +128,46 @@ def test_best_trial_model_is_registered_under_the_champion_rule(tuned: dict) -> 
     """The champion is the best trial's model."""
     version = tuned["client"].get_model_version_by_alias(tuned["model"], "champion")
     assert version.run_id == tuned["study"].best_trial.user_attrs["mlflow_run_id"]
+
+
+def test_only_trials_that_led_the_study_store_a_model(tuned: dict) -> None:
+    """A trial keeps its model and plots only if no trial completed before it did better."""
+    client, best_so_far, leaders = tuned["client"], float("inf"), []
+    for trial in sorted(tuned["study"].get_trials(states=studies.FINISHED), key=lambda t: t.datetime_complete):
+        led = trial.state == TrialState.COMPLETE and trial.value <= best_so_far
+        leaders.append(led)
+        files = {a.path for a in client.list_artifacts(trial.user_attrs["mlflow_run_id"])}
+        assert ("mlflow_model_id" in trial.user_attrs) == led, trial.number
+        assert ("diagnostics.png" in files) == led, trial.number
+        if trial.state == TrialState.COMPLETE:
+            best_so_far = min(best_so_far, trial.value)
+    assert "mlflow_model_id" in tuned["study"].best_trial.user_attrs
+    assert leaders[0] and not leaders[-1]  # the first trial leads; the queued poor one cannot
+
+
+def test_the_study_gets_longer_round_limits_unless_the_user_set_them() -> None:
+    """Trials may run 2000 rounds with 100 of patience; a --param of the user's wins."""
+    from trainer.params import build_config
+    from trainer.tune import with_tune_defaults
+
+    config = with_tune_defaults(build_config(), set())
+    assert (config.params["num_iterations"], config.params["early_stopping_round"]) == (2000, 100)
+    mine = with_tune_defaults(build_config(["n_estimators=300"]), {"num_iterations"})
+    assert (mine.params["num_iterations"], mine.params["early_stopping_round"]) == (300, 100)
+
+
+def test_pruning_reports_start_after_the_warmup_and_come_every_interval(data_dir: Path) -> None:
+    """A 160-round trial reports its validation error at rounds 125 and 150 only."""
+    from trainer import model
+    from trainer.data import load_adult
+    from trainer.params import build_config
+    from trainer.tune import PruningHook
+
+    config = build_config(["num_iterations=160", "early_stopping_round=0", "num_threads=1"])
+    study = optuna.create_study()
+    trial = study.ask()
+    model.train(model.prepare(load_adult(data_dir), config), config, [PruningHook(trial, "binary_error", 25, 100)])
+    assert sorted(study.trials[0].intermediate_values) == [124, 149]  # 0-based rounds
 
 
 def test_two_workers_finish_exactly_the_budget(mlflow_server: str, data_dir: Path, tmp_path: Path) -> None:

@@ -40,6 +40,10 @@ class RunOptions:
     callbacks: list[Callable] = field(default_factory=list)
     # Extra run tags set when the run is created (a tune trial's number and study).
     tags: dict[str, str] = field(default_factory=dict)
+    # Whether the run stores its model and plots, asked once its metrics are known; None:
+    # always. A tune trial keeps them only when it is the study's best so far, the only
+    # trials whose model can end up registered.
+    keep_model: Callable[[dict[str, float]], bool] | None = None
 
 
 @dataclass
@@ -161,21 +165,23 @@ def run_training(data: PreparedData, config: TrainingConfig, options: RunOptions
         result.run_id = run_id
         if data.unseen:
             result.metrics["holdout_unseen_categories"] = float(sum(data.unseen.values()))
-        logged = uploads.submit(
-            artifacts.log_model, client, experiment, run_id, result.trained, data, str_params
-        )
+        keep = options.keep_model is None or options.keep_model(result.metrics)
         batches = uploads.submit(
             tracking.log_batches, client, run_id, params, result.trained.curves, result.metrics
         )
-        with tempfile.TemporaryDirectory(prefix="trainer-") as tmp:
-            draw(Path(tmp))
-            if result.submission is not None:
-                Path(tmp, result.submission.name).write_bytes(result.submission.read_bytes())
-            tracking.log_folder(run, Path(tmp))
+        if keep:
+            logged = uploads.submit(
+                artifacts.log_model, client, experiment, run_id, result.trained, data, str_params
+            )
+            with tempfile.TemporaryDirectory(prefix="trainer-") as tmp:
+                draw(Path(tmp))
+                if result.submission is not None:
+                    Path(tmp, result.submission.name).write_bytes(result.submission.read_bytes())
+                tracking.log_folder(run, Path(tmp))
+            result.model_id = logged.result()
         lineage.result()
         batches.result()
-        result.model_id = logged.result()
-        if options.register:
+        if options.register and result.model_id is not None:
             metric = config.primary_metric
             result.registration = registry.register(
                 client,

@@ -27,20 +27,31 @@ from trainer.source import DataSource
 from trainer.train import RunOptions, git_commit, run_training
 
 log = logging.getLogger(__name__)
-REPORT_EVERY = 10  # pruning reports: one storage write per 10 boosting rounds, not per round
+# Pruning: no trial is judged before WARMUP_ROUNDS (a low learning rate starts slowly and
+# finishes best; judged at round 30 it was pruned for it), then every REPORT_EVERY rounds,
+# each check a few storage round trips.
+WARMUP_ROUNDS, REPORT_EVERY = 100, 25
+# Trials may run longer than `trainer train`'s 500 rounds: the space goes down to learning
+# rates that need more. Parameters the user sets win.
+TUNE_DEFAULTS = {"num_iterations": 2000, "early_stopping_round": 100}
 POLL_S = 2.0  # how often a worker with nothing left to start checks the others' last trials
 REGISTERED_TAG = "optuna.registered_trial"
 
 
 def suggest(trial: optuna.Trial, fixed: set[str]) -> dict[str, Any]:
-    """The search space (LightGBM's canonical names); parameters the user fixed are left out."""
+    """The search space (LightGBM's canonical names); parameters the user fixed are left out.
+
+    Ranges that suit tables of tens of thousands of rows: learning rates that need a few
+    hundred rounds rather than a few dozen, and leaves of at least 10 rows, so the best
+    trial is less often one that fits the validation split by luck.
+    """
     space = {
-        "learning_rate": lambda: trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
-        "num_leaves": lambda: trial.suggest_int("num_leaves", 8, 256, log=True),
-        "min_data_in_leaf": lambda: trial.suggest_int("min_data_in_leaf", 5, 200, log=True),
-        "feature_fraction": lambda: trial.suggest_float("feature_fraction", 0.4, 1.0),
-        "bagging_fraction": lambda: trial.suggest_float("bagging_fraction", 0.5, 1.0),
-        "lambda_l2": lambda: trial.suggest_float("lambda_l2", 1e-8, 10.0, log=True),
+        "learning_rate": lambda: trial.suggest_float("learning_rate", 0.02, 0.1, log=True),
+        "num_leaves": lambda: trial.suggest_int("num_leaves", 16, 128, log=True),
+        "min_data_in_leaf": lambda: trial.suggest_int("min_data_in_leaf", 10, 100, log=True),
+        "feature_fraction": lambda: trial.suggest_float("feature_fraction", 0.5, 1.0),
+        "bagging_fraction": lambda: trial.suggest_float("bagging_fraction", 0.6, 1.0),
+        "lambda_l2": lambda: trial.suggest_float("lambda_l2", 1e-3, 10.0, log=True),
     }
     params = {name: draw() for name, draw in space.items() if name not in fixed}
     if "bagging_fraction" in params and "bagging_freq" not in fixed:
@@ -48,18 +59,32 @@ def suggest(trial: optuna.Trial, fixed: set[str]) -> dict[str, Any]:
     return params
 
 
+def with_tune_defaults(base: TrainingConfig, fixed: set[str]) -> TrainingConfig:
+    """The base config with the study's round limits, except where the user set them."""
+    extra = {k: v for k, v in TUNE_DEFAULTS.items() if k not in fixed}
+    return replace(base, params={**base.params, **extra})
+
+
 class PruningHook:
     """Optuna's LightGBM pruning callback, turned into a normal early stop.
 
     When the pruner says stop, training ends at the best iteration so far instead of
-    raising inside LightGBM, so the pruned trial is still logged as a complete run (curves,
-    model, plots) and the objective then reports it as pruned.
+    raising inside LightGBM, so the pruned trial is still logged as a run (curves and
+    metrics) and the objective then reports it as pruned. Nothing is reported to the
+    storage before `warmup` rounds, where the pruner would not judge it anyway.
     """
 
-    def __init__(self, trial: optuna.Trial, metric: str, every: int = REPORT_EVERY) -> None:
+    def __init__(
+        self,
+        trial: optuna.Trial,
+        metric: str,
+        every: int = REPORT_EVERY,
+        warmup: int = WARMUP_ROUNDS,
+    ) -> None:
         from optuna_integration.lightgbm import LightGBMPruningCallback
 
         self.inner = LightGBMPruningCallback(trial, metric, valid_name="val", report_interval=every)
+        self.warmup = warmup
         self.metric = metric
         self.higher = model.higher_is_better(metric)
         self.best: tuple[int, float, list] | None = None
@@ -74,6 +99,8 @@ class PruningHook:
                 )
                 if better:
                     self.best = (env.iteration, value, list(env.evaluation_result_list))
+        if env.iteration < self.warmup:
+            return
         try:
             self.inner(env)
         except optuna.TrialPruned:
@@ -127,27 +154,46 @@ class Worker:
         hook = PruningHook(trial, metric)
         tags = {studies.STUDY_TAG: self.study.study_name, studies.TRIAL_TAG: str(trial.number)}
         tags[studies.WORKER_TAG] = self.name
+        key = f"best_val_{metric}"
         options = replace(
             self.options,
             run_name=f"trial_{trial.number}_{config.run_name()}",
             tags={**tags, "trainer.search": "tune-trial"},
             callbacks=[hook],
+            keep_model=lambda metrics: hook.pruned_at is None and self.leads(metrics[key]),
         )
         try:
             result = run_training(self.data, config, options)
         except Interrupted as exc:  # optuna marks the trial FAIL only for Exception/Ctrl-C
             raise KeyboardInterrupt(str(exc)) from exc
-        for key, value in (("mlflow_run_id", result.run_id), ("mlflow_model_id", result.model_id)):
-            trial.set_user_attr(key, value)
+        trial.set_user_attr("mlflow_run_id", result.run_id)
+        if result.model_id is not None:
+            trial.set_user_attr("mlflow_model_id", result.model_id)
         trial.set_user_attr(
             "test_metrics", {k: v for k, v in result.metrics.items() if k.startswith("test_")}
         )
-        value = result.metrics[f"best_val_{metric}"]
+        value = result.metrics[key]
         if hook.pruned_at is not None:
             assert result.run_id is not None
             self.client.set_tag(result.run_id, "optuna.trial_state", "PRUNED")
             raise optuna.TrialPruned(f"pruned at iteration {hook.pruned_at}")
         return value
+
+    def leads(self, value: float) -> bool:
+        """Whether `value` is at least as good as every complete trial's so far.
+
+        Only such a trial can end up the study's best: a trial beaten by one that has
+        already completed never can. Ties count as leading, since Optuna's best trial is
+        the lowest-numbered of equals and that one may finish last. Trials that complete
+        meanwhile can only make this say yes too often, never too rarely.
+        """
+        done = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        values = [t.value for t in done if t.value is not None]
+        if not values:
+            return True
+        if self.study.direction == optuna.study.StudyDirection.MAXIMIZE:
+            return value >= max(values)
+        return value <= min(values)
 
 
 def run_tune(
@@ -183,7 +229,7 @@ def run_tune(
     # constant_liar: running trials count as bad guesses, so parallel workers spread out.
     sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True, multivariate=True)
     pruner = optuna.pruners.MedianPruner(
-        n_startup_trials=5, n_warmup_steps=30, interval_steps=REPORT_EVERY
+        n_startup_trials=5, n_warmup_steps=WARMUP_ROUNDS, interval_steps=REPORT_EVERY
     )
     study, created = studies.join_study(storage, study_name, direction, metric, sampler, pruner)
     tags = {
@@ -198,7 +244,8 @@ def run_tune(
         "study %s in %s, parent run %s", study_name, studies.redact(storage_url), parent.run_id
     )
     child = replace(options, client=client, register=False, parent_run_id=parent.run_id)
-    worker = Worker(study, data, base, child, trials, fixed or set(), client)
+    fixed = fixed or set()
+    worker = Worker(study, data, with_tune_defaults(base, fixed), child, trials, fixed, client)
 
     finished, _ = studies.counts(study)
     bar = tqdm(
@@ -212,12 +259,12 @@ def run_tune(
     try:
         while True:
             optuna.storages.fail_stale_trials(study)
-            finished, active = studies.counts(study)
+            finished, running = studies.counts(study)
             bar.n = min(finished, trials)
             bar.refresh()
             if finished >= trials:
                 break
-            if finished + active >= trials:  # the last trials are someone else's: wait for them
+            if finished + running >= trials:  # the last trials are someone else's: wait for them
                 time.sleep(POLL_S)
                 continue
             study.optimize(worker.objective, n_trials=1, catch=(OverBudget,))
