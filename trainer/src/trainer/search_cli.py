@@ -178,6 +178,10 @@ def _base(args: argparse.Namespace, settings: Settings, nthread: int | None = No
 
 def run_sweep(args: argparse.Namespace, settings: Settings) -> None:
     """`trainer sweep`: build the grid, check the server, run, print the table."""
+    if args.jobs > 1:
+        from trainer import workers
+
+        workers.start()  # before the imports below: the fork server imports beside them
     from trainer import grid, sweep
 
     points = grid.build_grid(args.grid, args.grid_file)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import signal
 import tempfile
 import time
@@ -17,7 +16,7 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from trainer import grid as grids
-from trainer import model, registry, search_plots, tracking
+from trainer import model, registry, search_plots, tracking, workers
 from trainer.errors import Interrupted
 from trainer.features import PreparedData
 from trainer.params import TrainingConfig
@@ -60,7 +59,7 @@ def plan(base: TrainingConfig, grid: dict[str, list[Any]], threads: int) -> list
     return points
 
 
-# ---- worker processes: each loads the data once, then trains the points it is given
+# ---- worker processes: each receives the data once, then trains the points it is given
 _DATA: PreparedData | None = None
 
 
@@ -68,8 +67,8 @@ def _raise_interrupted(signum: int, _frame: object) -> None:
     raise Interrupted(signal.Signals(signum).name)
 
 
-def _init_worker(source: DataSource, level: int) -> None:
-    """Load the data once per process; SIGTERM ends the current child run as KILLED."""
+def _init_worker(data: PreparedData, level: int) -> None:
+    """Keep the parent's data; SIGTERM ends the current child run as KILLED."""
     global _DATA
     from trainer.settings import apply_mlflow_client_defaults
 
@@ -80,7 +79,7 @@ def _init_worker(source: DataSource, level: int) -> None:
     for noisy in ("mlflow", "urllib3", "matplotlib", "lightgbm"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     apply_mlflow_client_defaults()
-    _DATA = source.load()
+    _DATA = data
 
 
 def _train_point(point: Point, options: RunOptions, data: PreparedData | None = None) -> dict:
@@ -99,10 +98,8 @@ def _train_point(point: Point, options: RunOptions, data: PreparedData | None = 
     }
 
 
-def _run_points(
-    points: list[Point], options: RunOptions, source: DataSource, data: PreparedData, jobs: int
-) -> list[dict]:
-    """Train every point, in this process (jobs=1) or a pool of `jobs` spawned processes."""
+def _run_points(points: list[Point], options: RunOptions, data: PreparedData, jobs: int) -> list[dict]:
+    """Train every point, in this process (jobs=1) or a pool of `jobs` worker processes."""
     from tqdm import tqdm
 
     level = logging.getLogger().getEffectiveLevel()
@@ -114,9 +111,7 @@ def _run_points(
             bar.update()
         bar.close()
         return rows
-    # spawn, not fork: forking after OpenMP (LightGBM) has started threads can deadlock.
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(jobs, context, _init_worker, (source, level))
+    pool = ProcessPoolExecutor(jobs, workers.context(), _init_worker, (data, level))
     futures: list[Future] = [pool.submit(_train_point, p, options) for p in points]
     try:
         pending = set(futures)
@@ -149,7 +144,9 @@ def run_sweep(
     requested = base.params.get("num_threads") or None
     threads = grids.threads_per_job(jobs, requested, grids.available_cores())
     points = plan(base, grid, threads)
-    data = source.load()  # in this process too: bad files fail before any run exists
+    if jobs > 1:
+        workers.start()  # its imports overlap the data loading below
+    data = source.load()  # once, here: bad files fail before any run exists
     if options.tracking_uri:
         import mlflow
 
@@ -172,7 +169,7 @@ def run_sweep(
         options, client=None, register=False, parent_run_id=parent.run_id, run_name=None
     )
     with tracking.run_lifecycle(client, parent.run_id):
-        rows = _run_points(points, child_options, source, data, jobs)
+        rows = _run_points(points, child_options, data, jobs)
         table = summary_table(points, rows)
         metric = base.primary_metric
         column = f"best_val_{metric}"
