@@ -84,16 +84,18 @@ def _load(data_dir: Path) -> None:
 
 
 def _fit(point: dict, threads: int) -> None:
-    from trainer import model
     from trainer.params import build_config
+
+    from trainer import model
 
     config = build_config([f"{k}={v}" for k, v in point.items()] + [f"num_threads={threads}"])
     model.train(model.prepare(_DATA, config), config)
 
 
 def main() -> None:
-    from bench.harness import print_table, settings_or_exit
     from trainer.grid import available_cores
+
+    from bench.harness import print_table, settings_or_exit
 
     if len(sys.argv) > 2 and sys.argv[1] == "--one":
         one_sweep(int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None)

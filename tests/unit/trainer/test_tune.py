@@ -158,10 +158,11 @@ def test_the_study_gets_longer_round_limits_unless_the_user_set_them() -> None:
 
 def test_pruning_reports_start_after_the_warmup_and_come_every_interval(data_dir: Path) -> None:
     """A 160-round trial reports its validation error at rounds 125 and 150 only."""
-    from trainer import model
     from trainer.data import load_adult
     from trainer.params import build_config
     from trainer.tune import PruningHook
+
+    from trainer import model
 
     config = build_config(["num_iterations=160", "early_stopping_round=0", "num_threads=1"])
     study = optuna.create_study()

@@ -154,7 +154,7 @@ def counts(study: optuna.Study) -> tuple[int, int]:
     Not waiting ones: a trial queued with `enqueue_trial` belongs to no worker yet, and
     the next `optimize` takes it, so a worker must not wait for it to finish.
     """
-    trials = study.get_trials(deepcopy=False, states=FINISHED + (TrialState.RUNNING,))
+    trials = study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING))
     finished = sum(t.state in FINISHED for t in trials)
     return finished, len(trials) - finished
 

@@ -98,7 +98,9 @@ def _train_point(point: Point, options: RunOptions, data: PreparedData | None = 
     }
 
 
-def _run_points(points: list[Point], options: RunOptions, data: PreparedData, jobs: int) -> list[dict]:
+def _run_points(
+    points: list[Point], options: RunOptions, data: PreparedData, jobs: int
+) -> list[dict]:
     """Train every point, in this process (jobs=1) or a pool of `jobs` worker processes."""
     from tqdm import tqdm
 
