@@ -189,3 +189,29 @@ def test_two_workers_finish_exactly_the_budget(mlflow_server: str, data_dir: Pat
     client = MlflowClient(mlflow_server)
     runs = client.search_runs([client.get_experiment_by_name(f"pair-{suffix}").experiment_id])
     assert len([r for r in runs if studies.TRIAL_TAG in r.data.tags]) == 3
+
+
+def test_a_pruned_trial_is_a_finished_run_tagged_pruned_without_a_model(
+    mlflow_server: str, data_dir: Path, tmp_path: Path
+) -> None:
+    """Pruned at its first check (round 200 of 300): state PRUNED, run FINISHED and tagged, no model."""
+    from trainer.data import load_adult
+    from trainer.params import build_config
+    from trainer.train import RunOptions
+    from trainer.tune import Worker
+
+    client = MlflowClient(mlflow_server)
+    experiment = client.create_experiment(f"pruned-{uuid.uuid4().hex[:8]}")
+    # Any error rate above 1% is pruned: every trial is, at its first report after the warm-up.
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path}/o.db", pruner=optuna.pruners.ThresholdPruner(upper=0.01))
+    base = build_config(["num_iterations=300", "early_stopping_round=0", "num_threads=1"])
+    options = RunOptions(tracking_uri=mlflow_server, client=client, experiment_id=experiment, register=False)
+    worker = Worker(study, load_adult(data_dir), base, options, 1, {"num_iterations", "early_stopping_round"}, client)
+    study.optimize(worker.objective, n_trials=1)
+    trial = study.trials[0]
+    run = client.get_run(trial.user_attrs["mlflow_run_id"])
+    assert trial.state == TrialState.PRUNED
+    assert (run.info.status, run.data.tags.get("optuna.trial_state")) == ("FINISHED", "PRUNED")
+    assert len(client.get_metric_history(run.info.run_id, "val_binary_error")) == 200  # rounds 1-200
+    assert "mlflow_model_id" not in trial.user_attrs
+    assert not client.list_artifacts(run.info.run_id)

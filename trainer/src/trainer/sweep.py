@@ -168,7 +168,12 @@ def run_sweep(
     log.info("sweep %s (%s): %d configurations, %d jobs x %d threads",
              name, parent.run_id, len(points), jobs, threads)  # fmt: skip
     child_options = replace(
-        options, client=None, register=False, parent_run_id=parent.run_id, run_name=None
+        options,
+        client=None,
+        register=False,
+        parent_run_id=parent.run_id,
+        run_name=None,
+        experiment_id=experiment,
     )
     with tracking.run_lifecycle(client, parent.run_id):
         rows = _run_points(points, child_options, data, jobs)

@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, RunInfo, RunStatus
+from mlflow.entities import Metric, Param, RunInfo, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
@@ -114,11 +114,13 @@ def log_batches(
     params: dict[str, Any],
     curves: dict[str, list[float]],
     scalars: dict[str, float],
+    tags: dict[str, str] | None = None,
 ) -> int:
-    """Parameters, curves (one step per iteration) and final values in log-batch requests.
+    """Parameters, curves (one step per iteration), final values and tags in log-batch requests.
 
     Each request holds at most 1000 entries (the server's limit, of which at most 100
-    parameters); the parameters ride in the first one. Returns the number of requests.
+    parameters); the parameters and the tags ride in the first one. Returns the number
+    of requests.
     """
     now = int(time.time() * 1000)
     entries: list[Param | Metric] = [Param(k, str(v)) for k, v in sorted(params.items())]
@@ -129,14 +131,15 @@ def log_batches(
     ]
     entries += [Metric(name, float(value), now, 0) for name, value in scalars.items()]
     requests_sent = 0
-    while entries:
+    while entries or (tags and not requests_sent):
         batch, entries = entries[:MAX_ENTRIES_PER_BATCH], entries[MAX_ENTRIES_PER_BATCH:]
         batch_params = [e for e in batch if isinstance(e, Param)]
         if len(batch_params) > MAX_PARAMS_PER_BATCH:
             entries = batch_params[MAX_PARAMS_PER_BATCH:] + entries
             batch_params = batch_params[:MAX_PARAMS_PER_BATCH]
         metrics = [e for e in batch if isinstance(e, Metric)]
-        client.log_batch(run_id, metrics=metrics, params=batch_params)
+        batch_tags = [RunTag(k, v) for k, v in (tags or {}).items()] if not requests_sent else []
+        client.log_batch(run_id, metrics=metrics, params=batch_params, tags=batch_tags)
         requests_sent += 1
     return requests_sent
 

@@ -40,6 +40,11 @@ class RunOptions:
     callbacks: list[Callable] = field(default_factory=list)
     # Extra run tags set when the run is created (a tune trial's number and study).
     tags: dict[str, str] = field(default_factory=dict)
+    # The experiment's id when the caller has resolved it already (a search's children):
+    # saves a lookup request per run.
+    experiment_id: str | None = None
+    # Tags known only once training ends, sent with the metrics (a pruned trial's state).
+    late_tags: Callable[[], dict[str, str]] | None = None
     # Whether the run stores its model and plots, asked once its metrics are known; None:
     # always. A tune trial keeps them only when it is the study's best so far, the only
     # trials whose model can end up registered.
@@ -134,7 +139,7 @@ def run_training(data: PreparedData, config: TrainingConfig, options: RunOptions
     if options.tracking_uri:
         mlflow.set_tracking_uri(options.tracking_uri)  # log_model uses the global client
     client = options.client or MlflowClient(options.tracking_uri)
-    experiment = tracking.experiment_id(client, options.experiment_name)
+    experiment = options.experiment_id or tracking.experiment_id(client, options.experiment_name)
     tags = {"trainer_version": __version__, "data_digest": data.digest, "data_name": data.name}
     tags["mlflow.source.name"] = "trainer"
     tags.update(options.tags)
@@ -166,8 +171,10 @@ def run_training(data: PreparedData, config: TrainingConfig, options: RunOptions
         if data.unseen:
             result.metrics["holdout_unseen_categories"] = float(sum(data.unseen.values()))
         keep = options.keep_model is None or options.keep_model(result.metrics)
+        late = options.late_tags() if options.late_tags else {}
+        curves = result.trained.curves
         batches = uploads.submit(
-            tracking.log_batches, client, run_id, params, result.trained.curves, result.metrics
+            tracking.log_batches, client, run_id, params, curves, result.metrics, late
         )
         if keep:
             logged = uploads.submit(

@@ -28,9 +28,9 @@ from trainer.train import RunOptions, git_commit, run_training
 
 log = logging.getLogger(__name__)
 # Pruning: no trial is judged before WARMUP_ROUNDS (a low learning rate starts slowly and
-# finishes best; judged at round 30 it was pruned for it), then every REPORT_EVERY rounds,
-# each check a few storage round trips.
-WARMUP_ROUNDS, REPORT_EVERY = 100, 25
+# finishes best; judged at round 30 it was pruned for it), then every REPORT_EVERY rounds.
+# Each check is two storage round trips (the report, then the other trials' reports).
+WARMUP_ROUNDS, REPORT_EVERY = 100, 100
 # Trials may run longer than `trainer train`'s 500 rounds: the space goes down to learning
 # rates that need more. Parameters the user sets win.
 TUNE_DEFAULTS = {"num_iterations": 2000, "early_stopping_round": 100}
@@ -46,7 +46,7 @@ def suggest(trial: optuna.Trial, fixed: set[str]) -> dict[str, Any]:
     trial is less often one that fits the validation split by luck.
     """
     space = {
-        "learning_rate": lambda: trial.suggest_float("learning_rate", 0.02, 0.1, log=True),
+        "learning_rate": lambda: trial.suggest_float("learning_rate", 0.01, 0.1, log=True),
         "num_leaves": lambda: trial.suggest_int("num_leaves", 16, 128, log=True),
         "min_data_in_leaf": lambda: trial.suggest_int("min_data_in_leaf", 10, 100, log=True),
         "feature_fraction": lambda: trial.suggest_float("feature_fraction", 0.5, 1.0),
@@ -147,7 +147,6 @@ class Worker:
         if studies.over_budget(self.study, trial.number, self.budget):
             trial.set_user_attr("over_budget", True)
             raise OverBudget(f"trial {trial.number} is beyond --trials {self.budget}")
-        trial.set_user_attr("worker", self.name)
         self.mine.append(trial.number)
         config = replace(self.base, params={**self.base.params, **suggest(trial, self.fixed)})
         metric = config.primary_metric
@@ -161,6 +160,7 @@ class Worker:
             tags={**tags, "trainer.search": "tune-trial"},
             callbacks=[hook],
             keep_model=lambda metrics: hook.pruned_at is None and self.leads(metrics[key]),
+            late_tags=lambda: {} if hook.pruned_at is None else {"optuna.trial_state": "PRUNED"},
         )
         try:
             result = run_training(self.data, config, options)
@@ -174,8 +174,6 @@ class Worker:
         )
         value = result.metrics[key]
         if hook.pruned_at is not None:
-            assert result.run_id is not None
-            self.client.set_tag(result.run_id, "optuna.trial_state", "PRUNED")
             raise optuna.TrialPruned(f"pruned at iteration {hook.pruned_at}")
         return value
 
@@ -244,6 +242,7 @@ def run_tune(
         "study %s in %s, parent run %s", study_name, studies.redact(storage_url), parent.run_id
     )
     child = replace(options, client=client, register=False, parent_run_id=parent.run_id)
+    child.experiment_id = experiment
     fixed = fixed or set()
     worker = Worker(study, data, with_tune_defaults(base, fixed), child, trials, fixed, client)
 
@@ -258,13 +257,15 @@ def run_tune(
     )
     try:
         while True:
-            optuna.storages.fail_stale_trials(study)
             finished, running = studies.counts(study)
             bar.n = min(finished, trials)
             bar.refresh()
             if finished >= trials:
                 break
             if finished + running >= trials:  # the last trials are someone else's: wait for them
+                # optimize() fails stale trials itself before each trial; a waiting worker
+                # must do it, or a dead worker's last trial would keep it waiting.
+                optuna.storages.fail_stale_trials(study)
                 time.sleep(POLL_S)
                 continue
             study.optimize(worker.objective, n_trials=1, catch=(OverBudget,))
@@ -304,17 +305,17 @@ def summarise(
     tags.update(
         {"best_trial": str(best.number), "best_run_id": str(best.user_attrs.get("mlflow_run_id"))}
     )
-    for key, value in tags.items():
-        client.set_tag(parent.run_id, key, value)
     scalars = {f"best_val_{metric}": float(best.value), "trials_finished": float(finished)}
     scalars["trials_pruned"] = float(states.count(TrialState.PRUNED))
     scalars["trials_failed"] = float(states.count(TrialState.FAIL))
     scalars.update({k: float(v) for k, v in best.user_attrs.get("test_metrics", {}).items()})
     now = int(time.time() * 1000)
-    from mlflow.entities import Metric
+    from mlflow.entities import Metric, RunTag
 
     client.log_batch(
-        parent.run_id, metrics=[Metric(k, v, now, finished) for k, v in scalars.items()]
+        parent.run_id,
+        metrics=[Metric(k, v, now, finished) for k, v in scalars.items()],
+        tags=[RunTag(k, v) for k, v in tags.items()],
     )
     with tempfile.TemporaryDirectory(prefix="tune-") as tmp:
         search_plots.study_plots(study, Path(tmp))
