@@ -215,3 +215,21 @@ def test_a_pruned_trial_is_a_finished_run_tagged_pruned_without_a_model(
     assert len(client.get_metric_history(run.info.run_id, "val_binary_error")) == 200  # rounds 1-200
     assert "mlflow_model_id" not in trial.user_attrs
     assert not client.list_artifacts(run.info.run_id)
+
+
+def test_round_limits_from_a_config_file_win_under_their_aliases(
+    mlflow_server: str, data_dir: Path, tmp_path: Path
+) -> None:
+    """`n_estimators` in a config file fixes num_iterations: the trial runs 7 rounds, not 2000."""
+    config = tmp_path / "lgbm.toml"
+    config.write_text("[params]\nn_estimators = 7\nearly_stopping_rounds = 3\n")
+    names = {"experiment": f"cfg-{uuid.uuid4().hex[:8]}"}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
+        assert main(["tune", "--trials", "1", "--storage", f"sqlite:///{tmp_path}/o.db", "--study", "cfg",
+                     "--config", str(config), "--no-register", "--no-progress", "--data-dir", str(data_dir),
+                     "--experiment", names["experiment"]]) == 0  # fmt: skip
+    client = MlflowClient(mlflow_server)
+    runs = client.search_runs([client.get_experiment_by_name(names["experiment"]).experiment_id])
+    trial_run = next(r for r in runs if studies.TRIAL_TAG in r.data.tags)
+    assert (trial_run.data.params["num_iterations"], trial_run.data.params["early_stopping_round"]) == ("7", "3")

@@ -208,12 +208,13 @@ def run_tune(args: argparse.Namespace, settings: Settings) -> None:
     if args.trials < 1:
         raise UserError(f"--trials must be 1 or more, got {args.trials}")
     config, source, options = _base(args, settings, args.nthread)
-    from trainer.params import load_config_file, parse_param_args
+    from trainer.params import canonical_name, load_config_file, parse_param_args
 
-    # Parameters the user set stay fixed: the study does not search them.
+    # Parameters the user set stay fixed: the study does not search them. Canonical names,
+    # so `n_estimators` in a config file fixes num_iterations as `--param` would.
     fixed = set(parse_param_args(args.param))
     if args.config:
-        fixed |= set(load_config_file(args.config).get("params", {}))
+        fixed |= {canonical_name(k) for k in load_config_file(args.config).get("params", {})}
     study_name = args.study or f"{args.experiment}-tune"
     result = tune.run_tune(
         config,
