@@ -21,7 +21,7 @@ from trainer import study as studies
 
 TINY = ["--param", "num_iterations=15", "--param", "early_stopping_round=5", "--no-progress"]
 LOGLOSS = ["--param", "metric=binary_logloss"]
-POOR_TRIAL = {"learning_rate": 0.02, "num_leaves": 16, "min_data_in_leaf": 100, "feature_fraction": 0.5,
+POOR_TRIAL = {"learning_rate": 0.01, "num_leaves": 16, "min_data_in_leaf": 100, "feature_fraction": 0.5,
               "bagging_fraction": 0.6, "lambda_l2": 10.0}  # fmt: skip
 
 
@@ -82,7 +82,8 @@ def tuned(mlflow_server: str, data_dir: Path, tmp_path_factory) -> Iterator[dict
         client = MlflowClient(mlflow_server)
         experiment = client.get_experiment_by_name(names["experiment"]).experiment_id
         first_runs = client.search_runs([experiment])
-        # 15 rounds at the slowest learning rate on the biggest leaves: worse than any so far.
+        # 15 rounds at the lowest learning rate of the space, the most regularised everything
+        # else: its log loss has hardly left the prior, above the first three trials'.
         optuna.load_study(study_name=names["study"], storage=storage).enqueue_trial(POOR_TRIAL)
         assert _tune(data_dir, names, storage, 4, "--seed", "2", *LOGLOSS) == 0
     study = optuna.load_study(study_name=names["study"], storage=storage)

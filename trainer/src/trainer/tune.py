@@ -27,9 +27,10 @@ from trainer.source import DataSource
 from trainer.train import RunOptions, git_commit, run_training
 
 log = logging.getLogger(__name__)
-# Pruning: no trial is judged before WARMUP_ROUNDS (a low learning rate starts slowly and
-# finishes best; judged at round 30 it was pruned for it), then every REPORT_EVERY rounds.
-# Each check is two storage round trips (the report, then the other trials' reports).
+# Pruning: nothing is reported during the first WARMUP_ROUNDS (a low learning rate starts
+# slowly and finishes best; judged at round 30 it was pruned for it), then every
+# REPORT_EVERY rounds, so the first judgement comes at round 200. Each check is two
+# storage round trips (the report, then the other trials' reports).
 WARMUP_ROUNDS, REPORT_EVERY = 100, 100
 # Trials may run longer than `trainer train`'s 500 rounds: the space goes down to learning
 # rates that need more. Parameters the user sets win.
@@ -181,8 +182,8 @@ class Worker:
         """Whether `value` is at least as good as every complete trial's so far.
 
         Only such a trial can end up the study's best: a trial beaten by one that has
-        already completed never can. Ties count as leading, since Optuna's best trial is
-        the lowest-numbered of equals and that one may finish last. Trials that complete
+        already completed never can. Ties count as leading: Optuna may name any of equal
+        trials the best, so each of them keeps its model. Trials that complete
         meanwhile can only make this say yes too often, never too rarely.
         """
         done = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
@@ -255,6 +256,9 @@ def run_tune(
         disable=not progress,
         dynamic_ncols=True,
     )
+    # Once at the start too: a worker that finds the budget already spent still marks a
+    # dead worker's trial failed (and its run KILLED) instead of leaving it RUNNING.
+    optuna.storages.fail_stale_trials(study)
     try:
         while True:
             finished, running = studies.counts(study)
