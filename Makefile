@@ -152,6 +152,7 @@ sweep: ## Train a grid as child runs of one parent run, JOBS at a time (JOBS=2 A
 
 .PHONY: tune
 tune: ## Run an Optuna study with WORKERS containers until it has TRIALS trials; again resumes (TRIALS=50 WORKERS=2)
+	@case "$(WORKERS)" in ''|*[!0-9]*|0*) echo "error: WORKERS must be a whole number of 1 or more, got '$(WORKERS)'" >&2; exit 2;; esac
 	@$(ENVFILE) check
 	@mkdir -p "$(DATA_DIR)" "$(OUTPUT_DIR)"
 	@$(JOB_ENV) $(COMPOSE) --profile job build --quiet tune-worker

@@ -63,6 +63,35 @@ def test_jobs_times_threads_never_exceeds_the_cores() -> None:
         grid.threads_per_job(3, None, 2)
 
 
+def test_a_key_given_twice_or_also_fixed_is_a_user_error() -> None:
+    """Two --grid options for one key, or a --param the grid would override, name the key."""
+    with pytest.raises(UserError, match="num_leaves twice"):
+        grid.parse_grid_args(["num_leaves=15,31", "num_leaves=7"])
+    with pytest.raises(UserError, match="num_leaves is both fixed by --param and searched"):
+        grid.build_grid(["num_leaves=15,31"], None, {"num_leaves"})
+    with pytest.raises(UserError, match="learning_rate is both"):  # the default grid too
+        grid.build_grid([], None, {"learning_rate"})
+
+
+@pytest.mark.parametrize("value", ["abc", "-1"])
+def test_a_bad_grid_value_stops_the_sweep_before_any_run(
+    value: str, mlflow_server: str, data_dir: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """`learning_rate=0.1,<bad>` with two jobs: exit 2, one error line, no experiment or run created."""
+    import uuid
+
+    experiment = f"bad-grid-{uuid.uuid4().hex[:8]}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
+        code = main(["sweep", "--jobs", "2", "--grid", f"learning_rate=0.1,{value}", *TINY,
+                     "--data-dir", str(data_dir), "--experiment", experiment])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    assert "learning_rate" in err or "LightGBM rejected" in err, err
+    assert MlflowClient(mlflow_server).get_experiment_by_name(experiment) is None
+
+
 @pytest.fixture(scope="module")
 def swept(mlflow_server: str, data_dir: Path, tmp_path_factory) -> Iterator[dict]:
     """A 2x2 sweep with two processes against the test server, as the CLI runs it."""

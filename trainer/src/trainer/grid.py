@@ -29,7 +29,12 @@ def parse_grid_args(items: list[str]) -> dict[str, list[Any]]:
         parsed = [parse_value(v) for v in values.split(",") if v.strip()]
         if not sep or not key.strip() or not parsed:
             raise UserError(f"--grid expects key=v1,v2,..., got {item!r}")
-        grid[canonical_name(key)] = list(dict.fromkeys(parsed))
+        name = canonical_name(key)
+        if name in grid:
+            raise UserError(
+                f"--grid gives {name} twice: put all its values in one --grid {name}=..."
+            )
+        grid[name] = list(dict.fromkeys(parsed))
     return grid
 
 
@@ -53,11 +58,22 @@ def load_grid_file(path: Path) -> dict[str, list[Any]]:
     return grid
 
 
-def build_grid(args: list[str], path: Path | None) -> dict[str, list[Any]]:
-    """The file's grid, then `--grid` options on top; the default grid when neither is given."""
+def build_grid(
+    args: list[str], path: Path | None, fixed: set[str] | frozenset[str] = frozenset()
+) -> dict[str, list[Any]]:
+    """The file's grid, then `--grid` options on top; the default grid when neither is given.
+
+    `fixed` are the parameters the user set with --param: one of them in the grid would
+    be silently overridden there, so that is an error.
+    """
     grid = load_grid_file(path) if path else {}
     grid.update(parse_grid_args(args))
-    return grid or {key: list(values) for key, values in DEFAULT_GRID.items()}
+    grid = grid or {key: list(values) for key, values in DEFAULT_GRID.items()}
+    if clash := sorted(set(grid) & set(fixed)):
+        raise UserError(
+            f"{', '.join(clash)} is both fixed by --param and searched by the grid: drop one"
+        )
+    return grid
 
 
 def expand(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:

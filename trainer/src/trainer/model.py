@@ -53,6 +53,24 @@ def higher_is_better(metric: str) -> bool:
     return not any(part in metric for part in LOWER_IS_BETTER)
 
 
+def check_params(data: PreparedData, config: TrainingConfig, rows: int = 500) -> None:
+    """Have LightGBM parse every parameter value on a small sample: a bad one fails here.
+
+    A search checks each of its configurations this way before it creates any run, in
+    milliseconds each, so a bad grid value is one error line rather than a failed worker.
+    """
+    try:
+        sample = lgb.Dataset(
+            data.features.head(rows),
+            data.target.head(rows),
+            categorical_feature=data.categorical,
+            params=config.params,
+        )
+        lgb.Booster(params=config.params, train_set=sample)
+    except lgb.basic.LightGBMError as exc:
+        raise UserError(f"LightGBM rejected the parameters: {str(exc).strip()}") from exc
+
+
 def prepare(data: PreparedData, config: TrainingConfig) -> Split:
     """Split off the stratified validation part and check the parameters against the data.
 

@@ -183,8 +183,9 @@ def run_sweep(args: argparse.Namespace, settings: Settings) -> None:
 
         workers.start()  # before the imports below: the fork server imports beside them
     from trainer import grid, sweep
+    from trainer.params import parse_param_args
 
-    points = grid.build_grid(args.grid, args.grid_file)
+    points = grid.build_grid(args.grid, args.grid_file, set(parse_param_args(args.param)))
     config, source, options = _base(args, settings)
     result = sweep.run_sweep(config, points, source, options, args.jobs)
     shown = [c for c in result.table.columns if c not in ("model_id", "run_id")]
@@ -229,6 +230,8 @@ def run_tune(args: argparse.Namespace, settings: Settings) -> None:
     )
     print(f"study                        {study_name} ({result.finished} finished trials)")
     print(f"trials run by this worker    {result.ran}")
+    if result.finished_before >= args.trials:
+        print(f"  (it had {result.finished_before} already: ask for more with --trials / TRIALS)")
     print(f"parent run                   {result.parent_run_id}")
     if result.best_value is not None:
         print(f"best value                   {result.best_value:.6g} (trial {result.best_trial})")

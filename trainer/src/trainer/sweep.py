@@ -17,7 +17,7 @@ from mlflow import MlflowClient
 
 from trainer import grid as grids
 from trainer import model, registry, search_plots, tracking, workers
-from trainer.errors import Interrupted
+from trainer.errors import Interrupted, UserError
 from trainer.features import PreparedData
 from trainer.params import TrainingConfig
 from trainer.source import DataSource
@@ -53,7 +53,14 @@ def plan(base: TrainingConfig, grid: dict[str, list[Any]], threads: int) -> list
     for values in grids.expand(grid):
         params = {**base.params, **values, "num_threads": threads}
         config = replace(base, params=params)
-        points.append(Point(values, config, grids.run_name(values, params)))
+        try:
+            name = grids.run_name(values, params)
+        except ValueError:  # the run name reads learning_rate as a number
+            shown = ", ".join(f"{k}={v}" for k, v in values.items())
+            raise UserError(
+                f"--grid: {shown} is not a valid configuration (a number expected)"
+            ) from None
+        points.append(Point(values, config, name))
     names = [p.run_name for p in points]
     assert len(set(names)) == len(names), "grid values must give distinct run names"
     return points
@@ -149,6 +156,8 @@ def run_sweep(
     if jobs > 1:
         workers.start()  # its imports overlap the data loading below
     data = source.load()  # once, here: bad files fail before any run exists
+    for point in points:  # and bad values in the grid
+        model.check_params(data, point.config)
     if options.tracking_uri:
         import mlflow
 
