@@ -87,7 +87,7 @@ def tuned(mlflow_server: str, data_dir: Path, tmp_path_factory) -> Iterator[dict
         optuna.load_study(study_name=names["study"], storage=storage).enqueue_trial(POOR_TRIAL)
         assert _tune(data_dir, names, storage, 4, "--seed", "2", *LOGLOSS) == 0
     study = optuna.load_study(study_name=names["study"], storage=storage)
-    yield {**names, "client": client, "study": study, "first_runs": first_runs,
+    yield {**names, "client": client, "study": study, "first_runs": first_runs, "storage": storage,
            "runs": client.search_runs([experiment])}  # fmt: skip
 
 
@@ -110,6 +110,21 @@ def test_resuming_the_study_keeps_its_parent_and_adds_only_the_missing_trials(tu
     assert [r.info.run_id for r in _parents(tuned["first_runs"])] == [r.info.run_id for r in _parents(tuned["runs"])]
     assert len(tuned["study"].get_trials(states=studies.FINISHED)) == 4
     assert len(tuned["study"].trials) == 4
+
+
+def test_a_study_that_already_has_its_trials_says_so_and_runs_none(
+    tuned: dict, data_dir: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """`--trials 2` on the 4-trial study: no new trial, and the output says why."""
+    capsys.readouterr()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", tuned["client"].tracking_uri)
+        names = {**tuned, "study": tuned["study"].study_name}
+        assert _tune(data_dir, names, tuned["storage"], 2, *LOGLOSS) == 0
+    out = capsys.readouterr().out
+    assert "trials run by this worker    0" in out
+    assert "it had 4 already" in out
+    assert len(optuna.load_study(study_name=names["study"], storage=tuned["storage"]).trials) == 4
 
 
 def test_parent_gets_best_params_value_and_plots(tuned: dict) -> None:

@@ -117,6 +117,7 @@ class TuneResult:
     parent_run_id: str
     finished: int
     ran: int
+    finished_before: int = 0  # when this worker joined: all of them means nothing to do
     best_trial: int | None = None
     best_value: float | None = None
     best_params: dict[str, Any] = field(default_factory=dict)
@@ -247,7 +248,7 @@ def run_tune(
     fixed = fixed or set()
     worker = Worker(study, data, with_tune_defaults(base, fixed), child, trials, fixed, client)
 
-    finished, _ = studies.counts(study)
+    finished = finished_before = studies.counts(study)[0]
     bar = tqdm(
         total=trials,
         initial=min(finished, trials),
@@ -275,9 +276,13 @@ def run_tune(
             study.optimize(worker.objective, n_trials=1, catch=(OverBudget,))
     finally:
         bar.close()
-    result = TuneResult(parent.run_id, finished, len(worker.mine))
+    result = TuneResult(parent.run_id, finished, len(worker.mine), finished_before)
     if _finalizer(study, worker.mine):
         summarise(study, client, parent, options, metric, result)
+    else:
+        # Joining reopened the parent; the study is complete, so end it again (the
+        # finaliser, if still summarising, ends it FINISHED too).
+        client.set_terminated(parent.run_id, "FINISHED")
     return result
 
 
