@@ -127,6 +127,17 @@ def test_a_study_that_already_has_its_trials_says_so_and_runs_none(
     assert len(optuna.load_study(study_name=names["study"], storage=tuned["storage"]).trials) == 4
 
 
+def test_joining_with_other_fixed_parameters_is_refused(tuned: dict, data_dir: Path, capsys) -> None:
+    """The study fixed num_iterations=15; a worker fixing 16 would mix two searches: exit 2, no trial."""
+    capsys.readouterr()
+    names = {**tuned, "study": tuned["study"].study_name}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", tuned["client"].tracking_uri)
+        assert _tune(data_dir, names, tuned["storage"], 6, *LOGLOSS, "--param", "num_iterations=16") == 2
+    assert "was run with fixed parameters" in capsys.readouterr().err
+    assert len(optuna.load_study(study_name=names["study"], storage=tuned["storage"]).trials) == 4
+
+
 def test_parent_gets_best_params_value_and_plots(tuned: dict) -> None:
     """The parent run records the best trial's parameters and value, history and importances."""
     [parent] = _parents(tuned["runs"])

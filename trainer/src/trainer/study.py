@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 import optuna
 from mlflow import MlflowClient
@@ -25,6 +26,7 @@ WORKER_TAG = "optuna.worker"  # host:pid:nonce of the worker that ran the trial
 HEARTBEAT_S, GRACE_S = 10, 30
 PARENT_WAIT_S = 30  # how long a joining worker waits for the creator to record the parent run
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+FIXED_ATTR = "fixed_params"  # the --param values every worker of the study must share
 ACTIVE = (TrialState.RUNNING, TrialState.WAITING)
 
 
@@ -84,17 +86,22 @@ def join_study(
     metric: str,
     sampler: optuna.samplers.BaseSampler,
     pruner: optuna.pruners.BasePruner,
+    fixed: dict[str, Any] | None = None,
 ) -> tuple[optuna.Study, bool]:
     """Create the study, or load it when another worker or an earlier run created it.
 
     Creation is atomic in the storage (study names are unique), so exactly one worker
-    learns `created=True`; that one creates the parent run.
+    learns `created=True`; that one creates the parent run. A worker whose metric or
+    fixed parameters differ from the study's is refused: its trials would come from
+    another search and mix with the study's in one ranking.
     """
+    fixed = {k: str(v) for k, v in sorted((fixed or {}).items())}
     try:
         study = optuna.create_study(
             storage=storage, study_name=name, direction=direction, sampler=sampler, pruner=pruner
         )
         study.set_user_attr("metric", metric)
+        study.set_user_attr(FIXED_ATTR, fixed)
         return study, True
     except optuna.exceptions.DuplicatedStudyError:
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
@@ -103,6 +110,14 @@ def join_study(
         raise UserError(
             f"study {name!r} optimises {theirs} ({study.direction.name.lower()}), not {metric}: "
             "choose another --study"
+        )
+    # Absent while the creator is still setting it up, or in a study from an older trainer.
+    their_fixed = study.user_attrs.get(FIXED_ATTR, fixed)
+    if their_fixed != fixed:
+        shown = ", ".join(f"{k}={v}" for k, v in their_fixed.items()) or "none"
+        raise UserError(
+            f"study {name!r} was run with fixed parameters {shown}, not these: pass the same "
+            "--param options, or choose another --study"
         )
     return study, False
 

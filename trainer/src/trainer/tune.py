@@ -231,7 +231,11 @@ def run_tune(
     pruner = optuna.pruners.MedianPruner(
         n_startup_trials=5, n_warmup_steps=WARMUP_ROUNDS, interval_steps=REPORT_EVERY
     )
-    study, created = studies.join_study(storage, study_name, direction, metric, sampler, pruner)
+    fixed = fixed or set()
+    fixed_values = {k: v for k, v in base.params.items() if k in fixed}
+    study, created = studies.join_study(
+        storage, study_name, direction, metric, sampler, pruner, fixed_values
+    )
     tags = {
         studies.STUDY_TAG: study_name,
         "trainer.search": "tune",
@@ -245,7 +249,6 @@ def run_tune(
     )
     child = replace(options, client=client, register=False, parent_run_id=parent.run_id)
     child.experiment_id = experiment
-    fixed = fixed or set()
     worker = Worker(study, data, with_tune_defaults(base, fixed), child, trials, fixed, client)
 
     finished = finished_before = studies.counts(study)[0]
