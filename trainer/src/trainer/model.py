@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import lightgbm as lgb
@@ -59,7 +60,7 @@ def check_params(data: PreparedData, config: TrainingConfig, rows: int = 500) ->
     A search checks each of its configurations this way before it creates any run, in
     milliseconds each, so a bad grid value is one error line rather than a failed worker.
     """
-    try:
+    with _bad_parameters_are_user_errors():
         sample = lgb.Dataset(
             data.features.head(rows),
             data.target.head(rows),
@@ -67,6 +68,13 @@ def check_params(data: PreparedData, config: TrainingConfig, rows: int = 500) ->
             params=config.params,
         )
         lgb.Booster(params=config.params, train_set=sample)
+
+
+@contextmanager
+def _bad_parameters_are_user_errors() -> Iterator[None]:
+    """Creating a Booster makes LightGBM parse every parameter; its refusal is bad input."""
+    try:
+        yield
     except lgb.basic.LightGBMError as exc:
         raise UserError(f"LightGBM rejected the parameters: {str(exc).strip()}") from exc
 
@@ -85,14 +93,12 @@ def prepare(data: PreparedData, config: TrainingConfig) -> Split:
         stratify=data.target,
     )
     params = config.params
-    try:
+    with _bad_parameters_are_user_errors():
         train_set = lgb.Dataset(
             x_tr, y_tr, categorical_feature=data.categorical, params=params, free_raw_data=False
         )
         valid_set = lgb.Dataset(x_va, y_va, reference=train_set, params=params)
         lgb.Booster(params=params, train_set=train_set)
-    except lgb.basic.LightGBMError as exc:
-        raise UserError(f"LightGBM rejected the parameters: {str(exc).strip()}") from exc
     return Split(x_tr, y_tr, x_va, y_va, train_set, valid_set)
 
 

@@ -247,8 +247,13 @@ def run_tune(
     log.info(
         "study %s in %s, parent run %s", study_name, studies.redact(storage_url), parent.run_id
     )
-    child = replace(options, client=client, register=False, parent_run_id=parent.run_id)
-    child.experiment_id = experiment
+    child = replace(
+        options,
+        client=client,
+        register=False,
+        parent_run_id=parent.run_id,
+        experiment_id=experiment,
+    )
     worker = Worker(study, data, with_tune_defaults(base, fixed), child, trials, fixed, client)
 
     finished = finished_before = studies.counts(study)[0]
